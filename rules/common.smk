@@ -1,0 +1,117 @@
+# Config validation, the clip list and its shards, and the input functions of every rule.
+
+import os
+import sys
+from pathlib import Path
+
+from snakemake.utils import validate
+
+
+validate(config, schema="../schemas/config.schema.yaml", set_default=True)
+
+SRC = str(Path(workflow.basedir) / "src")
+# Rule scripts (and the conda or cluster jobs that run them) import the package from here.
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p)
+sys.path.insert(0, SRC)
+
+from impressions import SPLITS, dataset as ds, synth  # noqa: E402
+from impressions.provenance import library_modules  # noqa: E402
+
+DATASET = config["dataset"]["name"]
+SYNTHETIC = config["synthetic"]["enabled"]
+SHARDS = [ds.shard_name(i) for i in range(config["dataset"]["n_shards"])]
+MODELS = config["models"]["enabled"]
+
+
+wildcard_constraints:
+    dataset=DATASET,
+    shard=r"\d{3}",
+    model="|".join(MODELS),
+    split="|".join(SPLITS),
+
+
+def dataset_root():
+    """Where the clips are: generated under results/ for the synthetic dataset, else the user's folder."""
+    return f"results/{DATASET}/raw" if SYNTHETIC else config["dataset"]["root"]
+
+
+def dataset_splits():
+    """Split -> {videos, annotations}, relative to dataset_root()."""
+    if SYNTHETIC:
+        return {s: {"videos": synth.SPLIT_FOLDERS[s], "annotations": synth.ANNOTATION_FILES[s]} for s in SPLITS}
+    return config["dataset"]["splits"]
+
+
+def all_clips():
+    """Every input clip: planned by the generator, or found in the user's folders."""
+    if SYNTHETIC:
+        root = dataset_root()
+        return [ds.Clip(p.clip_id, p.split, f"{root}/{p.relpath}") for p in synth.plan(config["synthetic"])]
+    return ds.discover(dataset_root(), dataset_splits())
+
+
+CLIPS_BY_SHARD = ds.clips_by_shard(all_clips(), config["dataset"]["n_shards"])
+
+
+def synthetic_outputs():
+    """Every file the synthetic generator writes."""
+    return [f"{dataset_root()}/{relpath}" for relpath in synth.output_files(config["synthetic"])]
+
+
+def annotation_files(wildcards):
+    return [f"{dataset_root()}/{where['annotations']}" for where in dataset_splits().values()]
+
+
+def shard_videos(wildcards):
+    """The mp4s of one shard: touching one reruns only its shard's jobs."""
+    return [clip.path for clip in CLIPS_BY_SHARD[wildcards.shard]]
+
+
+def shard_clips(wildcards):
+    """Clip id, split and path of each clip of one shard (a param: membership changes rerun the shard)."""
+    return [[clip.clip_id, clip.split, clip.path] for clip in CLIPS_BY_SHARD[wildcards.shard]]
+
+
+def code(rule_script):
+    """The library modules a rule script imports, so that editing them reruns the rule."""
+    return library_modules(str(Path(workflow.basedir) / "scripts" / rule_script), SRC)
+
+
+def per_shard(pattern):
+    """Expand a per-shard path over every shard of the dataset."""
+
+    def paths(wildcards):
+        return expand(pattern, dataset=wildcards.dataset, shard=SHARDS)
+
+    return paths
+
+
+def model_inputs(wildcards):
+    """The caches a model trains on."""
+    caches = {"vggish_head": "results/{dataset}/features/vggish/{shard}.h5"}
+    return {
+        "manifest": f"results/{wildcards.dataset}/manifest.tsv",
+        "caches": expand(caches[wildcards.model], dataset=wildcards.dataset, shard=SHARDS),
+    }
+
+
+def model_params(wildcards):
+    """A model's settings from config (a param: changing them retrains only that model)."""
+    return config["models"][wildcards.model]
+
+
+def metrics_of_all_models(wildcards):
+    return expand("results/{dataset}/models/{model}/metrics.json", dataset=wildcards.dataset, model=MODELS)
+
+
+def ground_truth(wildcards):
+    return [f"{dataset_root()}/ground_truth.json"] if SYNTHETIC else []
+
+
+def final_outputs():
+    """What `snakemake` builds by default: the summary, every model's metrics, every cache."""
+    return [
+        f"results/{DATASET}/summary.md",
+        *expand("results/{dataset}/models/{model}/metrics.json", dataset=DATASET, model=MODELS),
+        *expand("results/{dataset}/features/frames/{shard}.h5", dataset=DATASET, shard=SHARDS),
+    ]

@@ -1,0 +1,40 @@
+# One training job per model (a GPU job on a cluster), then its metrics.
+
+
+rule train:
+    input:
+        unpack(model_inputs),
+        code=code("train.py"),
+    output:
+        model="results/{dataset}/models/{model}/model.keras",
+        history="results/{dataset}/models/{model}/history.csv",
+        excluded="results/{dataset}/models/{model}/excluded.tsv",
+        predictions=expand("results/{{dataset}}/models/{{model}}/predictions_{split}.csv", split=SPLITS),
+    log:
+        "results/{dataset}/logs/train/{model}.log",
+    params:
+        settings=model_params,
+        seed=config["models"]["seed"],
+    threads: 2
+    resources:
+        gpu=config["models"]["gpus"],
+    benchmark:
+        "results/{dataset}/benchmarks/train/{model}.tsv"
+    conda:
+        "../envs/tensorflow.yaml"
+    script:
+        "../scripts/train.py"
+
+
+rule evaluate:
+    input:
+        predictions=expand("results/{{dataset}}/models/{{model}}/predictions_{split}.csv", split=SPLITS),
+        code=code("evaluate.py"),
+    output:
+        "results/{dataset}/models/{model}/metrics.json",
+    log:
+        "results/{dataset}/logs/evaluate/{model}.log",
+    conda:
+        "../envs/report.yaml"
+    script:
+        "../scripts/evaluate.py"

@@ -1,0 +1,9 @@
+"""Rule frames: a few evenly spaced frames of every usable clip of a shard, in HDF5."""
+
+from impressions import video
+from impressions.dataset import read_probe
+from impressions.runlog import rule_log
+
+with rule_log(snakemake) as log:  # noqa: F821
+    usable = read_probe(snakemake.input.probe).query("reason == ''")
+    video.frame_cache(usable, snakemake.output[0], threads=snakemake.threads, log=log.info, **snakemake.params.frames)

@@ -1,0 +1,19 @@
+"""Rule manifest: join every shard's probe with the (safely loaded) labels; list exclusions."""
+
+import pandas as pd
+
+from impressions import dataset as ds
+from impressions.atomic import write_tsv
+from impressions.runlog import rule_log
+
+with rule_log(snakemake) as log:  # noqa: F821
+    probes = pd.concat([ds.read_probe(path) for path in snakemake.input.probes], ignore_index=True)
+    labels = ds.read_labels(snakemake.params.root, snakemake.params.splits)
+    manifest, excluded = ds.build_manifest(probes, labels)
+    log.info("%d clips: %d in the manifest, %d excluded", len(probes), len(manifest), len(excluded))
+    for split, count in manifest.groupby("split").size().items():
+        log.info("  %s: %d clips", split, count)
+    for row in excluded.itertuples():
+        log.info("  excluded %s (%s): %s", row.clip_id, row.split, row.reason)
+    write_tsv(snakemake.output.manifest, manifest)
+    write_tsv(snakemake.output.excluded, excluded)

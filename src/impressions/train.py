@@ -1,0 +1,182 @@
+"""Training and prediction: the inputs of each model from the caches, a fit loop, predictions.
+
+TensorFlow places the work on a GPU when one is visible; nothing here assumes a CPU.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from impressions import SPLITS, TRAITS
+from impressions.atomic import atomic_path, write_tsv
+from impressions.cache import CacheReader
+from impressions.dataset import read_manifest
+from impressions.metrics import prediction_table
+from impressions.models import build
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SplitData:
+    """One split's model inputs, targets (in TRAITS order) and clip ids."""
+
+    x: np.ndarray
+    y: np.ndarray
+    clip_ids: list[str]
+
+
+def embedding_inputs(
+    manifest: pd.DataFrame, embedding_caches: dict[str, str | os.PathLike], *, seconds: int = 5
+) -> tuple[dict[str, SplitData], pd.DataFrame]:
+    """The vggish_head input: the first `seconds` VGGish embeddings of each clip, flattened.
+
+    Parameters
+    ----------
+    manifest : the usable clips, with split, shard and labels
+    embedding_caches : shard -> path of that shard's VGGish embedding cache
+
+    Returns
+    -------
+    data : split -> SplitData with x of shape (clips, seconds * 128)
+    excluded : clips with fewer than `seconds` embeddings (clip_id, split, reason)
+    """
+    vectors, excluded = {}, []
+    for shard, rows in manifest.groupby("shard"):
+        with CacheReader(embedding_caches[shard]) as cache:
+            for clip_id in rows["clip_id"]:
+                embeddings = cache.get("embeddings", clip_id)
+                if len(embeddings) < seconds:
+                    excluded.append((clip_id, f"only {len(embeddings)} s of embeddings, {seconds} needed"))
+                    continue
+                vectors[clip_id] = embeddings[:seconds].reshape(-1)
+    data = {}
+    for split in SPLITS:
+        rows = manifest[(manifest["split"] == split) & manifest["clip_id"].isin(vectors)]
+        x = np.stack([vectors[c] for c in rows["clip_id"]]) if len(rows) else np.zeros((0, seconds * 128), np.float32)
+        data[split] = SplitData(x=x.astype(np.float32), y=rows[list(TRAITS)].to_numpy(np.float32), clip_ids=list(rows["clip_id"]))
+    splits = manifest.set_index("clip_id")["split"]
+    excluded_frame = pd.DataFrame(
+        [(c, splits[c], reason) for c, reason in excluded], columns=["clip_id", "split", "reason"]
+    )
+    return data, excluded_frame
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and TensorFlow, and ask TensorFlow for deterministic kernels."""
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+class _EpochLog(keras.callbacks.Callback):
+    """Writes one line per epoch to the rule log, so a long training shows its progress."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        figures = " ".join(f"{k}={v:.4f}" for k, v in sorted((logs or {}).items()))
+        log.info("epoch %d: %s", epoch + 1, figures)
+
+
+def fit(
+    model: keras.Model,
+    train: SplitData,
+    val: SplitData,
+    *,
+    learning_rate: float,
+    batch_size: int,
+    max_epochs: int,
+    patience: int,
+    seed: int,
+) -> pd.DataFrame:
+    """Train with MAE loss and Adam, stop early on validation loss and keep the best weights.
+
+    Returns the per-epoch history (loss and 1-MAE for train and validation).
+    """
+    if len(train.y) == 0 or len(val.y) == 0:
+        raise ValueError(f"cannot train: {len(train.y)} train and {len(val.y)} validation clips")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mae", metrics=["mae"])
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
+    history = model.fit(
+        train.x,
+        train.y,
+        validation_data=(val.x, val.y),
+        batch_size=batch_size,
+        epochs=max_epochs,
+        shuffle=True,
+        callbacks=[stop, _EpochLog()],
+        verbose=0,
+    )
+    frame = pd.DataFrame(history.history)
+    frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
+    frame["one_minus_mae"] = 1.0 - frame["mae"]
+    frame["val_one_minus_mae"] = 1.0 - frame["val_mae"]
+    log.info("best epoch %d of %d (val loss %.4f)", int(frame["val_loss"].idxmin()) + 1, len(frame), frame["val_loss"].min())
+    return frame
+
+
+def predict(model: keras.Model, data: SplitData, *, batch_size: int = 256) -> np.ndarray:
+    """Predictions (clips, traits) for one split."""
+    if len(data.x) == 0:
+        return np.zeros((0, len(TRAITS)), np.float32)
+    return model.predict(data.x, batch_size=batch_size, verbose=0)
+
+
+def train_model(
+    name: str,
+    *,
+    manifest: str | os.PathLike,
+    caches: list[str],
+    settings: dict,
+    seed: int,
+    threads: int,
+    outputs,
+    log=print,
+) -> None:
+    """Train one registered model from its caches and write its outputs.
+
+    `outputs` has ``model`` (.keras), ``history`` (csv), ``excluded`` (tsv) and ``predictions``
+    (one csv per split, in SPLITS order).
+    """
+    if name != "vggish_head":
+        raise ValueError(f"no training inputs are defined for model {name!r}")
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    devices = [d.name for d in tf.config.list_physical_devices("GPU")]
+    log(f"training {name} on {', '.join(devices) if devices else 'the CPU (no GPU visible)'}")
+    seed_everything(seed)
+
+    rows = read_manifest(manifest)
+    shards = {Path(path).stem: path for path in caches}
+    data, excluded = embedding_inputs(rows, shards, seconds=settings["seconds"])
+    for split in SPLITS:
+        log(f"{split}: {len(data[split].y)} clips, input {data[split].x.shape[1:]}")
+    for row in excluded.itertuples():
+        log(f"excluded {row.clip_id} ({row.split}): {row.reason}")
+
+    model = build(name, input_dim=data["train"].x.shape[1], hidden_units=settings["hidden_units"], dropout=settings["dropout"], seed=seed)
+    model.get_layer("standardize").adapt(data["train"].x)
+    history = fit(
+        model,
+        data["train"],
+        data["val"],
+        learning_rate=settings["learning_rate"],
+        batch_size=settings["batch_size"],
+        max_epochs=settings["max_epochs"],
+        patience=settings["patience"],
+        seed=seed,
+    )
+    with atomic_path(outputs.model) as tmp:
+        model.save(tmp)
+    write_tsv(outputs.excluded, excluded)
+    with atomic_path(outputs.history) as tmp:
+        history.to_csv(tmp, index=False)
+    for split, path in zip(SPLITS, outputs.predictions):
+        table = prediction_table(data[split].clip_ids, data[split].y, predict(model, data[split]))
+        with atomic_path(path) as tmp:
+            table.to_csv(tmp, index=False, float_format="%.6f")

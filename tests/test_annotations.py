@@ -1,0 +1,67 @@
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+from impressions import LABELS
+from impressions.annotations import AnnotationError, load_annotations, safe_load_pickle
+
+
+def write(path, obj, protocol=2):
+    with open(path, "wb") as handle:
+        pickle.dump(obj, handle, protocol=protocol)
+    return path
+
+
+def chalearn(scores):
+    return {label: {f"{clip}.mp4": value for clip, value in scores.items()} for label in LABELS}
+
+
+def test_reads_the_chalearn_format_into_a_frame(tmp_path):
+    path = write(tmp_path / "a.pkl", chalearn({"abcdefghijk.001": 0.25, "ABCDEFGHIJK.002": 0.75}))
+    frame = load_annotations(path)
+    assert list(frame.columns) == list(LABELS)
+    assert list(frame.index) == ["ABCDEFGHIJK.002", "abcdefghijk.001"]
+    assert frame.loc["abcdefghijk.001", "openness"] == 0.25
+
+
+def test_accepts_numpy_float_scores(tmp_path):
+    path = write(tmp_path / "a.pkl", chalearn({"abcdefghijk.001": np.float64(0.5)}))
+    assert load_annotations(path).loc["abcdefghijk.001", "interview"] == 0.5
+
+
+def test_a_pickle_that_runs_code_is_refused_and_does_not_run(tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    path = write(tmp_path / "evil.pkl", {"extraversion": Exploit()})
+    with pytest.raises(AnnotationError, match=r"evil.pkl.*(system|posix).*only hold"):
+        safe_load_pickle(path)
+    assert not marker.exists()
+
+
+def test_missing_label_key_is_a_clear_error(tmp_path):
+    content = chalearn({"abcdefghijk.001": 0.5})
+    del content["interview"]
+    with pytest.raises(AnnotationError, match=r"\['interview'\] are missing"):
+        load_annotations(write(tmp_path / "a.pkl", content))
+
+
+def test_non_numeric_score_and_wrong_top_level_type(tmp_path):
+    content = chalearn({"abcdefghijk.001": 0.5})
+    content["openness"]["abcdefghijk.001.mp4"] = "high"
+    with pytest.raises(AnnotationError, match="not a number"):
+        load_annotations(write(tmp_path / "a.pkl", content))
+    with pytest.raises(AnnotationError, match="expected a dict"):
+        load_annotations(write(tmp_path / "b.pkl", [1, 2, 3]))
+
+
+def test_garbage_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "junk.pkl"
+    path.write_bytes(b"\x00\x01 not a pickle")
+    with pytest.raises(AnnotationError, match="junk.pkl"):
+        safe_load_pickle(path)

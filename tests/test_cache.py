@@ -1,0 +1,60 @@
+import numpy as np
+import pytest
+
+from impressions import __version__
+from impressions.atomic import atomic_path, write_json
+from impressions.cache import CacheReader, write_cache
+
+
+def arrays(seed):
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=(n, 3, 2)).astype(np.float32) for n in (4, 0, 2)]
+
+
+def test_roundtrip_per_clip_arrays_and_params(tmp_path):
+    data = arrays(0)
+    path = tmp_path / "c.h5"
+    write_cache(path, ["a", "b", "c"], {"x": data, "y": [np.arange(k, dtype=np.int16) for k in (1, 2, 3)]}, {"rate": 16000})
+    with CacheReader(path) as cache:
+        assert cache.clip_ids == ["a", "b", "c"]
+        assert cache.params == {"rate": 16000} and cache.version == __version__
+        for clip, expected in zip("abc", data):
+            got = cache.get("x", clip)
+            assert got.dtype == np.float32 and got.shape == expected.shape
+            np.testing.assert_array_equal(got, expected)
+        assert [a.tolist() for a in cache.all("y")] == [[0], [0, 1], [0, 1, 2]]
+        assert "b" in cache and "z" not in cache
+        with pytest.raises(KeyError, match="no clip 'z'"):
+            cache.get("x", "z")
+
+
+def test_same_content_gives_identical_bytes(tmp_path):
+    write_cache(tmp_path / "1.h5", ["a", "b", "c"], {"x": arrays(1)}, {"p": 1})
+    write_cache(tmp_path / "2.h5", ["a", "b", "c"], {"x": arrays(1)}, {"p": 1})
+    assert (tmp_path / "1.h5").read_bytes() == (tmp_path / "2.h5").read_bytes()
+
+
+def test_mismatched_lengths_raise_and_leave_nothing(tmp_path):
+    with pytest.raises(ValueError, match="2 arrays for 3 clips"):
+        write_cache(tmp_path / "c.h5", ["a", "b", "c"], {"x": arrays(0)[:2]}, {})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_path_keeps_the_old_file_on_failure(tmp_path):
+    target = tmp_path / "out.json"
+    write_json(target, {"v": 1})
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("job died")
+    assert target.read_text().strip().endswith("}") and '"v": 1' in target.read_text()
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_atomic_path_replaces_directories(tmp_path):
+    target = tmp_path / "wav"
+    for content in ("first", "second"):
+        with atomic_path(target) as tmp:
+            tmp.mkdir()
+            (tmp / "a.txt").write_text(content)
+    assert (target / "a.txt").read_text() == "second"

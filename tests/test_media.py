@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+
+from impressions.media import MediaError, decode_wav, probe, read_wav, sample_frames
+
+
+def test_probe_reports_streams_rates_and_size(media_dir):
+    info = probe(media_dir / "normal_clip.001.mp4")
+    assert info.has_audio and info.has_video
+    assert info.audio_rate == 44100 and info.audio_channels == 2
+    assert info.duration_s == pytest.approx(6.0, abs=0.1)
+    assert info.audio_duration_s == pytest.approx(6.0, abs=0.1)
+    assert info.fps == pytest.approx(10.0)
+    assert (info.width, info.height) == (160, 90)
+    assert info.size_bytes == (media_dir / "normal_clip.001.mp4").stat().st_size
+
+
+def test_probe_of_clip_without_audio(media_dir):
+    info = probe(media_dir / "silent_clip.003.mp4")
+    assert info.has_video and not info.has_audio
+    assert info.audio_rate == 0 and info.audio_duration_s == 0.0
+
+
+def test_probe_of_a_corrupt_file_names_the_file(media_dir):
+    with pytest.raises(MediaError, match="broken_clip.004.mp4"):
+        probe(media_dir / "broken_clip.004.mp4")
+
+
+def test_decode_wav_gives_16k_mono_with_the_tone(media_dir, tmp_path):
+    target = tmp_path / "a.wav"
+    decode_wav(media_dir / "normal_clip.001.mp4", target, sample_rate=16000)
+    waveform, rate = read_wav(target)
+    assert rate == 16000 and waveform.ndim == 1 and waveform.dtype == np.float32
+    assert len(waveform) == pytest.approx(6.0 * 16000, abs=0.05 * 16000)
+    spectrum = np.abs(np.fft.rfft(waveform))
+    peak_hz = np.argmax(spectrum) * rate / len(waveform)
+    assert peak_hz == pytest.approx(440, abs=2)
+
+
+def test_decode_wav_is_byte_identical_across_runs(media_dir, tmp_path):
+    decode_wav(media_dir / "normal_clip.001.mp4", tmp_path / "a.wav")
+    decode_wav(media_dir / "normal_clip.001.mp4", tmp_path / "b.wav")
+    assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
+
+
+def test_decode_wav_of_clip_without_audio_raises(media_dir, tmp_path):
+    with pytest.raises(MediaError, match="silent_clip"):
+        decode_wav(media_dir / "silent_clip.003.mp4", tmp_path / "x.wav")
+
+
+def test_sample_frames_shape_dtype_and_spread(media_dir):
+    frames = sample_frames(media_dir / "normal_clip.001.mp4", duration_s=6.0, count=6, height=140, width=248)
+    assert frames.shape == (6, 140, 248, 3) and frames.dtype == np.uint8
+    # testsrc moves over time: frames taken at different times differ
+    assert len({frame.tobytes() for frame in frames}) == 6
