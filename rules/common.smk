@@ -1,6 +1,5 @@
 # Config validation, the clip list and its shards, and the input functions of every rule.
 
-import os
 import sys
 from pathlib import Path
 
@@ -10,9 +9,7 @@ from snakemake.utils import validate
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 
 SRC = str(Path(workflow.basedir) / "src")
-# Rule scripts (and the conda or cluster jobs that run them) import the package from here.
-os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p)
-sys.path.insert(0, SRC)
+sys.path.insert(0, SRC)  # rule scripts import the package through the link scripts/impressions
 
 from impressions import SPLITS, dataset as ds, synth  # noqa: E402
 from impressions.provenance import library_modules  # noqa: E402
@@ -54,12 +51,15 @@ CLIPS_BY_SHARD = ds.clips_by_shard(all_clips(), config["dataset"]["n_shards"])
 
 
 def synthetic_outputs():
-    """Every file the synthetic generator writes."""
-    return [f"{dataset_root()}/{relpath}" for relpath in synth.output_files(config["synthetic"])]
+    """Every file the synthetic generator writes; ground_truth.json (first) marks its folder."""
+    files = [f"{dataset_root()}/{relpath}" for relpath in synth.output_files(config["synthetic"])]
+    truth = f"{dataset_root()}/{synth.GROUND_TRUTH}"
+    return [truth, *(f for f in files if f != truth)]
 
 
 def annotation_files(wildcards):
-    return [f"{dataset_root()}/{where['annotations']}" for where in dataset_splits().values()]
+    """The annotation pickle of each split, in SPLITS order."""
+    return [f"{dataset_root()}/{dataset_splits()[split]['annotations']}" for split in SPLITS]
 
 
 def shard_videos(wildcards):

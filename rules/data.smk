@@ -10,7 +10,6 @@ if SYNTHETIC:
             f"results/{DATASET}/logs/synthesize.log",
         params:
             synthetic=config["synthetic"],
-            root=dataset_root(),
         threads: workflow.cores
         conda:
             "../envs/media.yaml"
@@ -45,9 +44,6 @@ rule manifest:
         excluded="results/{dataset}/excluded.tsv",
     log:
         "results/{dataset}/logs/manifest.log",
-    params:
-        root=dataset_root(),
-        splits=dataset_splits(),
     conda:
         "../envs/media.yaml"
     script:

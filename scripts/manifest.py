@@ -2,14 +2,15 @@
 
 import pandas as pd
 
-from impressions import dataset as ds
+from impressions import SPLITS, dataset as ds
+from impressions.manifest import build_manifest, read_labels
 from impressions.atomic import write_tsv
 from impressions.runlog import rule_log
 
 with rule_log(snakemake) as log:  # noqa: F821
     probes = pd.concat([ds.read_probe(path) for path in snakemake.input.probes], ignore_index=True)
-    labels = ds.read_labels(snakemake.params.root, snakemake.params.splits)
-    manifest, excluded = ds.build_manifest(probes, labels)
+    labels = read_labels(dict(zip(SPLITS, snakemake.input.annotations)))
+    manifest, excluded = build_manifest(probes, labels)
     log.info("%d clips: %d in the manifest, %d excluded", len(probes), len(manifest), len(excluded))
     for split, count in manifest.groupby("split").size().items():
         log.info("  %s: %d clips", split, count)

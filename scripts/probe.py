@@ -1,11 +1,11 @@
 """Rule probe: ffprobe every clip of a shard and record media-level exclusions."""
 
-from impressions import dataset as ds
+from impressions import dataset as ds, manifest
 from impressions.atomic import write_tsv
 from impressions.runlog import rule_log
 
 with rule_log(snakemake) as log:  # noqa: F821
     clips = [ds.Clip(clip_id, split, path) for clip_id, split, path in snakemake.params.clips]
-    probes = ds.probe_shard(clips, shard=snakemake.wildcards.shard, min_duration_s=snakemake.params.min_duration_s, log=log.info)
+    probes = manifest.probe_shard(clips, shard=snakemake.wildcards.shard, min_duration_s=snakemake.params.min_duration_s, log=log.info)
     log.info("%d clips probed, %d usable", len(probes), int((probes["reason"] == "").sum()))
     write_tsv(snakemake.output[0], probes)

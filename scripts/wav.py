@@ -1,12 +1,12 @@
 """Rule wav: decode every usable clip of a shard to 16 kHz mono PCM wav."""
 
-from impressions import audio
+from impressions.media import decode_shard
 from impressions.dataset import read_probe
 from impressions.runlog import rule_log
 
 with rule_log(snakemake) as log:  # noqa: F821
     usable = read_probe(snakemake.input.probe).query("reason == ''")
-    audio.decode_shard(
+    decode_shard(
         dict(zip(usable["clip_id"], usable["path"])),
         snakemake.output[0],
         sample_rate=snakemake.params.sample_rate,

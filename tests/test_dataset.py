@@ -4,16 +4,8 @@ import pandas as pd
 import pytest
 
 from impressions import LABELS
-from impressions.dataset import (
-    Clip,
-    EXCLUDED_COLUMNS,
-    MANIFEST_COLUMNS,
-    build_manifest,
-    clips_by_shard,
-    discover,
-    probe_shard,
-    shard_of,
-)
+from impressions.dataset import EXCLUDED_COLUMNS, MANIFEST_COLUMNS, Clip, clips_by_shard, discover, shard_of
+from impressions.manifest import build_manifest, probe_shard
 
 
 def ids(n, start=0):

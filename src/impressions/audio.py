@@ -1,40 +1,14 @@
-"""The audio stages of a shard: decoding clips to wav, and the audio feature cache."""
+"""The audio feature cache of a shard: VGGish log-mel examples and MFCCs of every clip."""
 
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
 from impressions import features
-from impressions.atomic import atomic_path
 from impressions.cache import write_cache
-from impressions.media import decode_wav, read_wav
-
-
-def decode_shard(
-    clips: dict[str, str],
-    folder: str | os.PathLike,
-    *,
-    sample_rate: int = 16000,
-    threads: int = 1,
-    log: Callable[[str], None] = print,
-) -> None:
-    """Decode each clip (clip id -> mp4 path) to ``<folder>/<clip id>.wav``, several at a time.
-
-    The folder appears only once every clip is decoded.
-    """
-    with atomic_path(folder) as tmp:
-        tmp.mkdir()
-
-        def decode(item: tuple[int, tuple[str, str]]) -> None:
-            number, (clip_id, path) = item
-            decode_wav(path, tmp / f"{clip_id}.wav", sample_rate=sample_rate)
-            log(f"[{number}/{len(clips)}] {clip_id}.wav")
-
-        with ThreadPoolExecutor(max(1, threads)) as pool:
-            list(pool.map(decode, enumerate(clips.items(), start=1)))
+from impressions.media import read_wav
 
 
 def feature_cache(

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Callable
 
 import ffmpeg
 import numpy as np
 import soundfile as sf
 
+from impressions.atomic import atomic_path
 from impressions.errors import InputError
 
 BITEXACT = {"fflags": "+bitexact", "map_metadata": -1}
@@ -89,6 +92,30 @@ def decode_wav(source: str | os.PathLike, target: str | os.PathLike, *, sample_r
         stream.overwrite_output().run(quiet=True)
     except ffmpeg.Error as error:
         raise MediaError(f"{source}: {_ffmpeg_message(error)}") from None
+
+
+def decode_shard(
+    clips: dict[str, str],
+    folder: str | os.PathLike,
+    *,
+    sample_rate: int = 16000,
+    threads: int = 1,
+    log: Callable[[str], None] = print,
+) -> None:
+    """Decode each clip (clip id -> mp4 path) to ``<folder>/<clip id>.wav``, several at a time.
+
+    The folder appears only once every clip is decoded.
+    """
+    with atomic_path(folder) as tmp:
+        tmp.mkdir()
+
+        def decode(item: tuple[int, tuple[str, str]]) -> None:
+            number, (clip_id, path) = item
+            decode_wav(path, tmp / f"{clip_id}.wav", sample_rate=sample_rate)
+            log(f"[{number}/{len(clips)}] {clip_id}.wav")
+
+        with ThreadPoolExecutor(max(1, threads)) as pool:
+            list(pool.map(decode, enumerate(clips.items(), start=1)))
 
 
 def read_wav(path: str | os.PathLike) -> tuple[np.ndarray, int]:

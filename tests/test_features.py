@@ -1,0 +1,221 @@
+"""Tests for impressions.features: the VGGish front end against an independent implementation.
+
+The reference in this file computes the same definition a different way (a loop over frames,
+scipy's Hann window, the HTK mel formula written out, a triangle per band computed point by
+point), so an error in the vectorised code is not mirrored here.
+"""
+
+from __future__ import annotations
+
+import math
+
+import h5py
+import librosa
+import numpy as np
+import pytest
+import scipy.signal
+
+from impressions.features import (
+    VGGISH_FRONT_END,
+    htk_mel_matrix,
+    mfcc,
+    vggish_examples,
+    vggish_log_mel,
+)
+
+SR = 16000
+
+# float32 output of a float64 computation; log-mel values lie within about [-4.7, 6], so
+# rounding to float32 alone costs < 1e-6. 1e-4 leaves room for FFT/matmul summation order.
+LOG_MEL_ATOL = 1e-4
+
+
+def _htk_mel(hz: float) -> float:
+    return 1127.0 * math.log(1.0 + hz / 700.0)
+
+
+def _reference_mel_weights() -> np.ndarray:
+    """HTK triangles in mel space, one FFT bin and one band at a time."""
+    n_bins, n_mels = 257, 64
+    lo, hi = _htk_mel(125.0), _htk_mel(7500.0)
+    step = (hi - lo) / (n_mels + 1)
+    weights = np.zeros((n_bins, n_mels))
+    for k in range(1, n_bins):  # bin 0 (DC) keeps zero weight
+        m = _htk_mel(k * SR / 512)
+        for b in range(n_mels):
+            left, centre, right = lo + b * step, lo + (b + 1) * step, lo + (b + 2) * step
+            if left < m <= centre:
+                weights[k, b] = (m - left) / (centre - left)
+            elif centre < m < right:
+                weights[k, b] = (right - m) / (right - centre)
+    return weights
+
+
+def _reference_log_mel(y: np.ndarray) -> np.ndarray:
+    window = scipy.signal.get_window("hann", 400, fftbins=True)
+    weights = _reference_mel_weights()
+    rows = []
+    start = 0
+    while start + 400 <= len(y):
+        frame = np.zeros(512)
+        frame[:400] = y[start : start + 400].astype(np.float64) * window
+        rows.append(np.log(np.abs(np.fft.fft(frame))[:257] @ weights + 0.01))
+        start += 160
+    return np.array(rows).reshape(-1, 64)
+
+
+def _tone(freq_hz: float, seconds: float, amplitude: float = 0.5) -> np.ndarray:
+    t = np.arange(int(seconds * SR)) / SR
+    return (amplitude * np.sin(2 * np.pi * freq_hz * t)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def noise() -> np.ndarray:
+    return np.random.default_rng(0).uniform(-1.0, 1.0, 2 * SR + 123).astype(np.float32)
+
+
+def test_log_mel_matches_independent_reference_on_noise(noise):
+    expected = _reference_log_mel(noise)
+    np.testing.assert_allclose(vggish_log_mel(noise), expected, rtol=0, atol=LOG_MEL_ATOL)
+
+
+def test_log_mel_matches_independent_reference_on_tone():
+    y = _tone(440.0, 1.3)
+    np.testing.assert_allclose(vggish_log_mel(y), _reference_log_mel(y), rtol=0, atol=LOG_MEL_ATOL)
+
+
+def test_mel_matrix_matches_independent_triangles():
+    np.testing.assert_allclose(htk_mel_matrix(), _reference_mel_weights(), rtol=0, atol=1e-12)
+
+
+def test_mel_matrix_gives_dc_zero_weight_and_every_band_some():
+    weights = htk_mel_matrix()
+    assert weights.shape == (257, 64)
+    assert np.all(weights[0] == 0.0)
+    assert np.all(weights.max(axis=0) > 0.0)
+
+
+def test_1khz_tone_peaks_in_the_band_containing_1khz():
+    lo, hi = _htk_mel(125.0), _htk_mel(7500.0)
+    centres = lo + (np.arange(64) + 1) * (hi - lo) / 65
+    expected_band = int(np.argmin(np.abs(centres - _htk_mel(1000.0))))
+    log_mel = vggish_log_mel(_tone(1000.0, 1.0))
+    assert int(np.argmax(log_mel.mean(axis=0))) == expected_band
+
+
+@pytest.mark.parametrize(
+    ("n_samples", "n_frames"),
+    [(0, 0), (399, 0), (400, 1), (559, 1), (560, 2), (SR, 98), (5 * SR, 498), (15 * SR, 1498)],
+)
+def test_frame_count_drops_incomplete_frames(n_samples, n_frames):
+    log_mel = vggish_log_mel(np.zeros(n_samples, dtype=np.float32))
+    assert log_mel.shape == (n_frames, 64)
+    assert log_mel.dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    ("seconds", "n_examples"),
+    # 0.96 s holds only 94 frames (the 25 ms window overhangs); 0.975 s is the first with 96.
+    [(0.0, 0), (0.5, 0), (0.96, 0), (0.975, 1), (5.0, 5), (10.5, 10), (15.0, 15)],
+)
+def test_example_count_drops_incomplete_example(seconds, n_examples):
+    examples = vggish_examples(np.zeros(round(seconds * SR), dtype=np.float32))
+    assert examples.shape == (n_examples, 96, 64)
+    assert examples.dtype == np.float32
+
+
+def test_examples_are_consecutive_96_frame_blocks_of_the_log_mel(noise):
+    log_mel = vggish_log_mel(noise)
+    examples = vggish_examples(noise)
+    assert examples.shape == (2, 96, 64)
+    np.testing.assert_array_equal(examples, log_mel[:192].reshape(2, 96, 64))
+    assert examples.flags.c_contiguous
+
+
+def test_silence_maps_to_log_offset():
+    log_mel = vggish_log_mel(np.zeros(SR, dtype=np.float32))
+    np.testing.assert_allclose(log_mel, np.log(0.01), rtol=0, atol=1e-6)
+
+
+def test_float64_input_gives_float32_output(noise):
+    log_mel = vggish_log_mel(noise.astype(np.float64))
+    assert log_mel.dtype == np.float32
+    np.testing.assert_allclose(log_mel, vggish_log_mel(noise), rtol=0, atol=LOG_MEL_ATOL)
+
+
+def test_front_end_parameters_are_consistent_and_storable(tmp_path):
+    p = VGGISH_FRONT_END
+    assert round(p["sample_rate"] * p["window_s"]) == 400
+    assert round(p["sample_rate"] * p["hop_s"]) == 160
+    assert p["fft_length"] == 2 ** math.ceil(math.log2(400))
+    assert (p["n_mels"], p["fmin"], p["fmax"], p["log_offset"]) == (64, 125.0, 7500.0, 0.01)
+    assert p["example_frames"] == p["example_hop_frames"] == 96
+    with h5py.File(tmp_path / "attrs.h5", "w") as f:
+        f.attrs.update(p)
+    with h5py.File(tmp_path / "attrs.h5", "r") as f:
+        assert {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()} == p
+
+
+def test_mfcc_is_librosa_mfcc_time_major(noise):
+    expected = librosa.feature.mfcc(y=noise, sr=SR, n_mfcc=24).T
+    result = mfcc(noise)
+    assert result.shape == (1 + len(noise) // 512, 24)
+    assert result.dtype == np.float32
+    np.testing.assert_allclose(result, expected, rtol=1e-5, atol=1e-4)
+
+
+def test_mfcc_respects_n_mfcc(noise):
+    assert mfcc(noise, n_mfcc=13).shape == (1 + len(noise) // 512, 13)
+
+
+@pytest.mark.parametrize(
+    ("waveform", "match"),
+    [
+        (np.zeros((2, SR), dtype=np.float32), "mono"),
+        (np.zeros((SR, 2), dtype=np.float32), "mono"),
+        (np.zeros(SR, dtype=np.int16), "floating point"),
+        (np.array([0.0, np.nan, 0.0] * 200, dtype=np.float32), "200 non-finite"),
+        (np.array([0.0, np.inf, -np.inf] * 200, dtype=np.float32), "400 non-finite"),
+    ],
+)
+@pytest.mark.parametrize("function", [vggish_log_mel, vggish_examples, mfcc])
+def test_bad_waveform_is_rejected_with_reason(function, waveform, match):
+    with pytest.raises(ValueError, match=match):
+        function(waveform)
+
+
+@pytest.mark.parametrize("function", [vggish_log_mel, vggish_examples])
+def test_vggish_front_end_rejects_other_sample_rates(function):
+    with pytest.raises(ValueError, match="16000 Hz.*44100"):
+        function(np.zeros(44100, dtype=np.float32), sample_rate=44100)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"n_mfcc": 0}, "n_mfcc"),
+        ({"n_mfcc": 129}, "n_mfcc"),
+        ({"sample_rate": 0}, "sample_rate"),
+    ],
+)
+def test_mfcc_rejects_bad_parameters(noise, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        mfcc(noise, **kwargs)
+
+
+def test_mfcc_rejects_empty_waveform():
+    with pytest.raises(ValueError, match="empty"):
+        mfcc(np.zeros(0, dtype=np.float32))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"fmin": 8000.0, "fmax": 7500.0}, "fmin"),
+        ({"fmax": 9000.0}, "Nyquist"),
+        ({"n_mels": 0}, "n_mels"),
+    ],
+)
+def test_mel_matrix_rejects_bad_edges(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        htk_mel_matrix(**kwargs)

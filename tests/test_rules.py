@@ -1,0 +1,85 @@
+"""Static checks of the workflow: lint, logs, conda envs, pinned versions in agreement."""
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from impressions.provenance import library_modules
+from workflow_rules import REPO, rules
+
+IMPORT_TO_PACKAGE = {
+    "ffmpeg": "ffmpeg-python",
+    "sklearn": "scikit-learn",
+    "yaml": "pyyaml",
+    "tensorflow_hub": "tensorflow-hub",
+    "tf_keras": "tf-keras",
+    "keras": "tensorflow",  # Keras 3 comes with the pinned tensorflow
+}
+
+
+def requirements() -> dict[str, str]:
+    pins = {}
+    for line in (REPO / "requirements.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[name.strip().lower()] = version.strip()
+    return pins
+
+
+def env_pins(env_file: Path) -> dict[str, str]:
+    spec = yaml.safe_load(env_file.read_text())
+    pins = {}
+    for dependency in spec["dependencies"]:
+        if isinstance(dependency, dict):
+            for line in dependency["pip"]:
+                name, version = line.split("==")
+                pins[name.lower()] = version
+    return pins
+
+
+def third_party_imports(path: str) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(Path(path).read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return {n for n in names if n not in sys.stdlib_module_names and n not in {"impressions", "snakemake"}}
+
+
+def test_lint_is_clean():
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--lint"], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert "Congratulations, your workflow is in a good condition!" in result.stdout + result.stderr, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name,rule", sorted(rules().items()))
+def test_every_rule_has_a_log_an_env_in_envs_and_a_script(name, rule):
+    assert rule.get("log"), f"rule {name} has no log"
+    env = rule.get("conda", "")
+    assert re.fullmatch(r"\.\./envs/\w+\.yaml", env), f"rule {name}: conda is {env!r}"
+    assert (REPO / "rules" / env).resolve().is_file()
+    if name != "all":
+        assert (REPO / "rules" / rule["script"]).resolve().is_file()
+
+
+@pytest.mark.parametrize("name,rule", sorted((n, r) for n, r in rules().items() if "script" in r))
+def test_rule_env_has_every_third_party_import_of_its_code(name, rule):
+    script = (REPO / "rules" / rule["script"]).resolve()
+    files = [str(script), *library_modules(str(script), str(REPO / "src"))]
+    needed = {IMPORT_TO_PACKAGE.get(m, m).lower() for f in files for m in third_party_imports(f)}
+    available = env_pins((REPO / "rules" / rule["conda"]).resolve())
+    assert needed <= set(available), f"rule {name} imports {sorted(needed - set(available))}, missing from {rule['conda']}"
+
+
+def test_env_pins_agree_with_requirements():
+    pins = requirements()
+    for env_file in sorted((REPO / "envs").glob("*.yaml")):
+        for package, version in env_pins(env_file).items():
+            assert pins.get(package) == version, f"{env_file.name}: {package}=={version}, requirements.txt has {pins.get(package)}"

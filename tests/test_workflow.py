@@ -1,0 +1,151 @@
+"""End to end: the whole workflow on the tiny config, in a temporary folder."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from impressions import SPLITS, TRAITS, synth
+from impressions.cache import CacheReader
+from impressions.dataset import read_manifest, shard_of
+from workflow_rules import REPO
+
+CONFIG = REPO / "tests" / "tiny_config.yaml"
+TINY = yaml.safe_load(CONFIG.read_text())
+N_SHARDS = TINY["dataset"]["n_shards"]
+
+
+def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
+               "--configfile", str(CONFIG), "--cores", "2", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=1200)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> Path:
+    workdir = tmp_path_factory.mktemp("workflow")
+    result = snakemake(workdir)
+    assert result.returncode == 0, result.stderr[-5000:]
+    return workdir / "results" / "tiny"
+
+
+@pytest.fixture(scope="module")
+def planned():
+    params = {**synth_defaults(), **TINY["synthetic"]}
+    return synth.plan(params)
+
+
+def synth_defaults():
+    schema = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
+    return {key: spec["default"] for key, spec in schema["properties"]["synthetic"]["properties"].items()}
+
+
+def test_every_clip_is_in_the_manifest_or_excluded_with_a_reason(run, planned):
+    manifest = read_manifest(run / "manifest.tsv")
+    excluded = read_manifest(run / "excluded.tsv")
+    assert sorted(manifest["clip_id"]) + sorted(excluded["clip_id"]) and len(manifest) + len(excluded) == len(planned)
+    assert set(manifest["clip_id"]) | set(excluded["clip_id"]) == {p.clip_id for p in planned}
+    assert set(manifest["clip_id"]).isdisjoint(excluded["clip_id"])
+    reasons = " ".join(excluded["reason"])
+    assert "no audio stream" in reasons and "too short" in reasons
+    assert len(excluded) == TINY["synthetic"]["n_short"] + TINY["synthetic"]["n_silent"]
+    assert dict(manifest.groupby("split").size()) == {s: TINY["synthetic"]["n_clips"][s] for s in SPLITS}
+    assert (manifest["audio_rate"] == 44100).all() and (manifest["duration_s"] >= 5).all()
+    assert manifest[list(TRAITS)].stack().between(0, 1).all()
+    assert all(shard_of(c, N_SHARDS) == s for c, s in zip(manifest["clip_id"], manifest["shard"]))
+
+
+def test_caches_hold_each_shards_clips_with_documented_shapes(run):
+    manifest = read_manifest(run / "manifest.tsv")
+    frames = TINY["frames"]
+    for shard in (f"{i:03d}" for i in range(N_SHARDS)):
+        expected = sorted(manifest.loc[manifest["shard"] == shard, "clip_id"])
+        with CacheReader(run / "features" / "audio" / f"{shard}.h5") as audio, \
+                CacheReader(run / "features" / "frames" / f"{shard}.h5") as video, \
+                CacheReader(run / "features" / "vggish" / f"{shard}.h5") as vggish:
+            assert sorted(audio.clip_ids) == sorted(video.clip_ids) == sorted(vggish.clip_ids) == expected
+            assert audio.params["n_mfcc"] == 24 and audio.params["vggish_front_end"]["n_mels"] == 64
+            assert vggish.params["embedder"]["pretrained"] is False
+            for clip in expected:
+                examples = audio.get("vggish_examples", clip)
+                assert examples.shape == (6, 96, 64) and examples.dtype == np.float32  # 6 s -> 6 examples
+                mfcc = audio.get("mfcc", clip)
+                assert mfcc.shape[1] == 24 and mfcc.shape[0] > 150 and mfcc.dtype == np.float32
+                assert video.get("frames", clip).shape == (frames["per_clip"], frames["height"], frames["width"], 3)
+                assert video.get("frames", clip).dtype == np.uint8
+                embeddings = vggish.get("embeddings", clip)
+                assert embeddings.shape == (6, 128) and embeddings.dtype == np.float32
+                assert np.isfinite(embeddings).all() and embeddings.std() > 0
+
+
+def test_wav_stage_is_16k_mono(run):
+    import soundfile as sf
+
+    wavs = sorted((run / "wav").glob("*/*.wav"))
+    assert len(wavs) == len(read_manifest(run / "manifest.tsv"))
+    info = sf.info(str(wavs[0]))
+    assert (info.samplerate, info.channels, info.subtype) == (16000, 1, "PCM_16")
+
+
+def test_model_outputs_and_metrics(run):
+    manifest = read_manifest(run / "manifest.tsv")
+    model_dir = run / "models" / "vggish_head"
+    assert (model_dir / "model.keras").stat().st_size > 0
+    history = pd.read_csv(model_dir / "history.csv")
+    assert {"loss", "val_loss", "one_minus_mae", "val_one_minus_mae"} <= set(history.columns)
+    assert 1 <= len(history) <= TINY["models"]["vggish_head"]["max_epochs"]
+    for split in SPLITS:
+        predictions = pd.read_csv(model_dir / f"predictions_{split}.csv")
+        assert sorted(predictions["clip_id"]) == sorted(manifest.loc[manifest["split"] == split, "clip_id"])
+        assert predictions[[f"{t}_pred" for t in TRAITS]].stack().between(0, 1).all()
+    metrics = json.loads((model_dir / "metrics.json").read_text())
+    train_means = manifest.loc[manifest["split"] == "train", list(TRAITS)].mean()
+    for trait in TRAITS:
+        assert metrics["train_means"][trait] == pytest.approx(train_means[trait], abs=1e-5)
+    for split in SPLITS:
+        for who in ("model", "baseline"):
+            assert 0.5 < metrics["splits"][split][who]["mean"]["one_minus_mae"] <= 1.0
+
+
+def test_summary_flags_the_untrained_vggish_and_lists_exclusions(run):
+    text = (run / "summary.md").read_text()
+    assert "WITHOUT pretrained weights" in text
+    assert "noise ceiling" in text and "train-mean baseline" in text and "| vggish_head |" in text
+    for clip_id in read_manifest(run / "excluded.tsv")["clip_id"]:
+        assert clip_id in text
+
+
+def test_second_run_has_nothing_to_do(run):
+    result = snakemake(run.parent.parent, "-n")
+    assert result.returncode == 0 and "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_changing_one_clip_reruns_only_its_shard(run, planned):
+    clip = next(p for p in planned if p.split == "train" and p.has_audio and p.duration_s >= 5)
+    path = run / "raw" / clip.relpath
+    original = path.read_bytes()
+    try:
+        path.write_bytes(original + b"\0")  # new content (a bare touch of a small file is checksummed away)
+        result = snakemake(run.parent.parent, "-n")
+    finally:
+        path.write_bytes(original)
+    output = result.stdout + result.stderr
+    shard_jobs = {line.split("shard=")[1].strip() for line in output.splitlines() if "shard=" in line}
+    assert shard_jobs == {shard_of(clip.clip_id, N_SHARDS)}
+    for rule in ("probe", "wav", "audio_features", "frames", "embed", "manifest", "train", "evaluate", "summary"):
+        assert f"rule {rule}:" in output, rule
+    assert "rule synthesize:" not in output
+
+
+def test_same_inputs_give_the_same_caches(run):
+    caches = sorted((run / "features").glob("*/*.h5"))
+    before = {path: path.read_bytes() for path in caches}
+    result = snakemake(run.parent.parent, "--forcerun", "audio_features", "frames", "embed", "--until", "embed", "frames")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert all(path.read_bytes() == content for path, content in before.items())
