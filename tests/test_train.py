@@ -5,7 +5,7 @@ import pytest
 from impressions import TRAITS
 from impressions.cache import write_cache
 from impressions.models import MODELS, build
-from impressions.train import SplitData, embedding_inputs, fit, predict, seed_everything
+from impressions.train import SplitData, embedding_inputs, fit, predict, seed_everything, start_at_train_mean
 
 
 def manifest_rows(clips):
@@ -71,3 +71,13 @@ def test_fit_refuses_an_empty_split():
     model = build("vggish_head", input_dim=20, hidden_units=4, dropout=0.0, seed=0)
     with pytest.raises(ValueError, match="0 validation clips"):
         fit(model, learnable(10, 0), empty, learning_rate=0.01, batch_size=4, max_epochs=1, patience=1, seed=0)
+
+
+def test_start_at_train_mean_predicts_about_the_mean_before_training():
+    model = build("vggish_head", input_dim=20, hidden_units=16, dropout=0.0, seed=0)
+    train = learnable(200, 0)
+    model.get_layer("standardize").adapt(train.x)
+    start_at_train_mean(model, train.y)
+    predictions = predict(model, train)
+    np.testing.assert_allclose(predictions.mean(axis=0), train.y.mean(axis=0), atol=0.02)
+    assert predictions.std(axis=0).max() < 0.05
