@@ -34,3 +34,17 @@ def test_frame_cache_shapes_and_params(media_dir, tmp_path):
         frames = cache.get("frames", "silent_clip.003")
         assert frames.shape == (4, 70, 124, 3) and frames.dtype == np.uint8
         assert cache.params == {"per_clip": 4, "height": 70, "width": 124, "color": "RGB", "placement": "centres of equal slices"}
+
+
+def test_an_empty_shard_gives_empty_caches_at_every_stage(tmp_path):
+    from impressions.embeddings import embedding_cache
+
+    decode_shard({}, tmp_path / "wav", log=lambda _: None)
+    feature_cache([], tmp_path / "wav", tmp_path / "audio.h5", log=lambda _: None)
+    frame_cache(pd.DataFrame(columns=["clip_id", "path", "duration_s"]), tmp_path / "frames.h5", log=lambda _: None)
+    embedding_cache(tmp_path / "audio.h5", tmp_path / "wav", tmp_path / "vggish.h5", source="untrained",
+                    hub_handle=None, seed=0, batch_size=8, log=lambda _: None)
+    for name in ("audio.h5", "frames.h5", "vggish.h5"):
+        with CacheReader(tmp_path / name) as cache:
+            assert cache.clip_ids == []
+    assert list((tmp_path / "wav").iterdir()) == []
