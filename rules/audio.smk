@@ -1,4 +1,4 @@
-# Audio: 16 kHz mono wav per clip, then the per-shard audio feature cache.
+# Audio: 16 kHz mono wav per clip, then one per-shard HDF5 cache per representation family.
 
 
 rule wav:
@@ -13,27 +13,95 @@ rule wav:
     params:
         sample_rate=config["audio"]["sample_rate"],
     threads: 2
+    benchmark:
+        "results/{dataset}/benchmarks/wav/{shard}.tsv"
     conda:
         "../envs/media.yaml"
     script:
         "../scripts/wav.py"
 
 
-rule audio_features:
+rule logmel:
     input:
         probe="results/{dataset}/probe/{shard}.tsv",
         wav="results/{dataset}/wav/{shard}",
-        code=code("audio_features.py"),
+        code=code("logmel.py"),
     output:
-        "results/{dataset}/features/audio/{shard}.h5",
+        "results/{dataset}/features/logmel/{shard}.h5",
     log:
-        "results/{dataset}/logs/audio_features/{shard}.log",
-    params:
-        sample_rate=config["audio"]["sample_rate"],
-        n_mfcc=config["audio"]["n_mfcc"],
+        "results/{dataset}/logs/logmel/{shard}.log",
     benchmark:
-        "results/{dataset}/benchmarks/audio_features/{shard}.tsv"
+        "results/{dataset}/benchmarks/logmel/{shard}.tsv"
     conda:
         "../envs/features.yaml"
     script:
-        "../scripts/audio_features.py"
+        "../scripts/logmel.py"
+
+
+rule mfcc:
+    input:
+        probe="results/{dataset}/probe/{shard}.tsv",
+        wav="results/{dataset}/wav/{shard}",
+        code=code("mfcc.py"),
+    output:
+        "results/{dataset}/features/mfcc/{shard}.h5",
+    log:
+        "results/{dataset}/logs/mfcc/{shard}.log",
+    params:
+        mfcc=config["mfcc"],
+    benchmark:
+        "results/{dataset}/benchmarks/mfcc/{shard}.tsv"
+    conda:
+        "../envs/features.yaml"
+    script:
+        "../scripts/mfcc.py"
+
+
+rule mfcc_length:
+    input:
+        manifest="results/{dataset}/manifest.tsv",
+        caches=per_shard("results/{dataset}/features/mfcc/{shard}.h5"),
+        code=code("mfcc_length.py"),
+    output:
+        "results/{dataset}/features/mfcc_length.json",
+    log:
+        "results/{dataset}/logs/mfcc_length.log",
+    conda:
+        "../envs/features.yaml"
+    script:
+        "../scripts/mfcc_length.py"
+
+
+rule spectrograms:
+    input:
+        logmel="results/{dataset}/features/logmel/{shard}.h5",
+        code=code("spectrograms.py"),
+    output:
+        "results/{dataset}/features/spectrogram/{shard}.h5",
+    log:
+        "results/{dataset}/logs/spectrograms/{shard}.log",
+    params:
+        spectrogram=config["spectrogram"],
+    conda:
+        "../envs/features.yaml"
+    script:
+        "../scripts/spectrograms.py"
+
+
+rule rawwave:
+    input:
+        probe="results/{dataset}/probe/{shard}.tsv",
+        wav="results/{dataset}/wav/{shard}",
+        code=code("rawwave.py"),
+    output:
+        "results/{dataset}/features/rawwave/{shard}.h5",
+    log:
+        "results/{dataset}/logs/rawwave/{shard}.log",
+    params:
+        rawwave=config["rawwave"],
+    benchmark:
+        "results/{dataset}/benchmarks/rawwave/{shard}.tsv"
+    conda:
+        "../envs/features.yaml"
+    script:
+        "../scripts/rawwave.py"

@@ -113,5 +113,11 @@ def final_outputs():
     return [
         f"results/{DATASET}/summary.md",
         *expand("results/{dataset}/models/{model}/metrics.json", dataset=DATASET, model=MODELS),
-        *expand("results/{dataset}/features/frames/{shard}.h5", dataset=DATASET, shard=SHARDS),
+        *expand(
+            "results/{dataset}/features/{family}/{shard}.h5",
+            dataset=DATASET,
+            family=["frames", "mfcc", "spectrogram", "rawwave"],
+            shard=SHARDS,
+        ),
+        f"results/{DATASET}/features/mfcc_length.json",
     ]

@@ -3,7 +3,7 @@
 
 rule embed:
     input:
-        audio="results/{dataset}/features/audio/{shard}.h5",
+        logmel="results/{dataset}/features/logmel/{shard}.h5",
         wav="results/{dataset}/wav/{shard}",
         code=code("embed.py"),
     output:

@@ -5,5 +5,5 @@ from impressions.runlog import rule_log
 
 with rule_log(snakemake) as log:  # noqa: F821
     embeddings.embedding_cache(
-        snakemake.input.audio, snakemake.input.wav, snakemake.output[0], threads=snakemake.threads, log=log.info, **snakemake.params.vggish
+        snakemake.input.logmel, snakemake.input.wav, snakemake.output[0], threads=snakemake.threads, log=log.info, **snakemake.params.vggish
     )

@@ -2,27 +2,60 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from impressions.audio import feature_cache
+from impressions.audio import logmel_cache, mfcc_cache, rawwave_cache, spectrogram_cache
 from impressions.cache import CacheReader
 from impressions.media import decode_shard
 from impressions.video import frame_cache
 
 
-def test_decode_shard_then_audio_feature_cache(media_dir, tmp_path):
-    clips = {"normal_clip.001": str(media_dir / "normal_clip.001.mp4"), "short__clip.002": str(media_dir / "short__clip.002.mp4")}
-    decode_shard(clips, tmp_path / "wav", sample_rate=16000, threads=2, log=lambda _: None)
-    assert sorted(p.name for p in (tmp_path / "wav").iterdir()) == ["normal_clip.001.wav", "short__clip.002.wav"]
-    feature_cache(list(clips), tmp_path / "wav", tmp_path / "audio.h5", n_mfcc=13, log=lambda _: None)
-    with CacheReader(tmp_path / "audio.h5") as cache:
-        assert cache.clip_ids == list(clips)
+CLIPS = ["normal_clip.001", "short__clip.002"]
+
+
+@pytest.fixture(scope="module")
+def wav_folder(media_dir, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("shard") / "wav"
+    decode_shard({c: str(media_dir / f"{c}.mp4") for c in CLIPS}, folder, sample_rate=16000, threads=2, log=lambda _: None)
+    return folder
+
+
+def test_decode_shard_writes_one_wav_per_clip(wav_folder):
+    assert sorted(p.name for p in wav_folder.iterdir()) == ["normal_clip.001.wav", "short__clip.002.wav"]
+
+
+def test_logmel_and_spectrogram_caches(wav_folder, tmp_path):
+    logmel_cache(CLIPS, wav_folder, tmp_path / "logmel.h5", log=lambda _: None)
+    with CacheReader(tmp_path / "logmel.h5") as cache:
+        assert cache.clip_ids == CLIPS and cache.params["vggish_front_end"]["fft_length"] == 512
         assert cache.get("vggish_examples", "normal_clip.001").shape == (6, 96, 64)
         assert cache.get("vggish_examples", "short__clip.002").shape == (3, 96, 64)
-        assert cache.get("mfcc", "normal_clip.001").shape[1] == 13
-        assert cache.params["n_mfcc"] == 13 and cache.params["vggish_front_end"]["fft_length"] == 512
         # a 440 Hz tone: the loudest mel band of every frame is the same one
         peak = cache.get("vggish_examples", "normal_clip.001").reshape(-1, 64)[10:-10].argmax(axis=1)
         assert len(set(peak.tolist())) == 1
+        examples = cache.get("vggish_examples", "short__clip.002")
+    spectrogram_cache(tmp_path / "logmel.h5", tmp_path / "spec.h5", seconds=5, pool=6, log=lambda _: None)
+    with CacheReader(tmp_path / "spec.h5") as cache:
+        patches = cache.get("clip_spectrogram", "short__clip.002")
+        assert patches.shape == (5, 96, 64) and cache.get("n_real_seconds", "short__clip.002").tolist() == [3]
+        np.testing.assert_array_equal(patches[:3], examples)
+        assert cache.get("summary_spectrogram", "normal_clip.001").shape == (80, 64)
+
+
+def test_mfcc_and_rawwave_caches(wav_folder, tmp_path):
+    mfcc_cache(CLIPS, wav_folder, tmp_path / "mfcc.h5", n_mfcc=13, n_mels=40, log=lambda _: None)
+    with CacheReader(tmp_path / "mfcc.h5") as cache:
+        mfcc, db = cache.get("mfcc", "normal_clip.001"), cache.get("log_mel_db", "normal_clip.001")
+        assert mfcc.shape == (188, 13) and db.shape == (188, 40)  # 1 + 96000 // 512 frames
+        assert cache.params["n_mfcc"] == 13
+    rawwave_cache(CLIPS, wav_folder, tmp_path / "raw.h5", seconds=5, sample_rate=4000, n_fft=256, hop_length=128, log=lambda _: None)
+    with CacheReader(tmp_path / "raw.h5") as cache:
+        full, short = cache.get("rawwave_fft", "normal_clip.001"), cache.get("rawwave_fft", "short__clip.002")
+        assert full.shape == short.shape == (155, 129)
+        assert cache.get("n_real_frames", "normal_clip.001").tolist() == [155]
+        assert 90 <= cache.get("n_real_frames", "short__clip.002")[0] <= 94  # ~3 s of 5
+        # the 440 Hz tone sits in bin 440 / (4000 / 256) ~ 28
+        assert abs(int(full.mean(axis=0).argmax()) - 28) <= 1
 
 
 def test_frame_cache_shapes_and_params(media_dir, tmp_path):
@@ -40,7 +73,7 @@ def test_an_empty_shard_gives_empty_caches_at_every_stage(tmp_path):
     from impressions.embeddings import embedding_cache
 
     decode_shard({}, tmp_path / "wav", log=lambda _: None)
-    feature_cache([], tmp_path / "wav", tmp_path / "audio.h5", log=lambda _: None)
+    logmel_cache([], tmp_path / "wav", tmp_path / "audio.h5", log=lambda _: None)
     frame_cache(pd.DataFrame(columns=["clip_id", "path", "duration_s"]), tmp_path / "frames.h5", log=lambda _: None)
     embedding_cache(tmp_path / "audio.h5", tmp_path / "wav", tmp_path / "vggish.h5", source="untrained",
                     hub_handle=None, seed=0, batch_size=8, log=lambda _: None)

@@ -5,7 +5,8 @@ import pytest
 from impressions import TRAITS
 from impressions.cache import write_cache
 from impressions.models import MODELS, build
-from impressions.train import SplitData, embedding_inputs, fit, predict, seed_everything, start_at_train_mean
+from impressions.loaders import SplitData, embedding_inputs
+from impressions.train import fit, predict, seed_everything, start_at_train_mean
 
 
 def manifest_rows(clips):

@@ -66,22 +66,30 @@ def test_caches_hold_each_shards_clips_with_documented_shapes(run):
     frames = TINY["frames"]
     for shard in (f"{i:03d}" for i in range(N_SHARDS)):
         expected = sorted(manifest.loc[manifest["shard"] == shard, "clip_id"])
-        with CacheReader(run / "features" / "audio" / f"{shard}.h5") as audio, \
-                CacheReader(run / "features" / "frames" / f"{shard}.h5") as video, \
-                CacheReader(run / "features" / "vggish" / f"{shard}.h5") as vggish:
-            assert sorted(audio.clip_ids) == sorted(video.clip_ids) == sorted(vggish.clip_ids) == expected
-            assert audio.params["n_mfcc"] == 24 and audio.params["vggish_front_end"]["n_mels"] == 64
+        caches = {family: CacheReader(run / "features" / family / f"{shard}.h5")
+                  for family in ("logmel", "mfcc", "spectrogram", "rawwave", "frames", "vggish")}
+        try:
+            assert all(sorted(cache.clip_ids) == expected for cache in caches.values())
+            logmel, mfccs, spectrogram, rawwave, video, vggish = caches.values()
+            assert mfccs.params["n_mfcc"] == 24 and logmel.params["vggish_front_end"]["n_mels"] == 64
             assert vggish.params["embedder"]["pretrained"] is False
             for clip in expected:
-                examples = audio.get("vggish_examples", clip)
+                examples = logmel.get("vggish_examples", clip)
                 assert examples.shape == (6, 96, 64) and examples.dtype == np.float32  # 6 s -> 6 examples
-                mfcc = audio.get("mfcc", clip)
+                mfcc = mfccs.get("mfcc", clip)
                 assert mfcc.shape[1] == 24 and mfcc.shape[0] > 150 and mfcc.dtype == np.float32
+                assert mfccs.get("log_mel_db", clip).shape == (len(mfcc), 128)
+                assert spectrogram.get("clip_spectrogram", clip).shape == (5, 96, 64)
+                assert spectrogram.get("summary_spectrogram", clip).shape == (80, 64)
+                assert rawwave.get("rawwave_fft", clip).shape == (155, 129)
                 assert video.get("frames", clip).shape == (frames["per_clip"], frames["height"], frames["width"], 3)
                 assert video.get("frames", clip).dtype == np.uint8
                 embeddings = vggish.get("embeddings", clip)
                 assert embeddings.shape == (6, 128) and embeddings.dtype == np.float32
                 assert np.isfinite(embeddings).all() and embeddings.std() > 0
+        finally:
+            for cache in caches.values():
+                cache.close()
 
 
 def test_wav_stage_is_16k_mono(run):
@@ -91,6 +99,11 @@ def test_wav_stage_is_16k_mono(run):
     assert len(wavs) == len(read_manifest(run / "manifest.tsv"))
     info = sf.info(str(wavs[0]))
     assert (info.samplerate, info.channels, info.subtype) == (16000, 1, "PCM_16")
+
+
+def test_mfcc_length_is_the_train_mean_frame_count(run):
+    length = json.loads((run / "features" / "mfcc_length.json").read_text())
+    assert length["frames"] == 188 and length["from_split"] == "train"  # 6 s clips: 1 + 96000 // 512
 
 
 def test_model_outputs_and_metrics(run):
@@ -133,7 +146,7 @@ def test_changing_one_clip_reruns_only_its_shard(run, planned):
     output = result.stdout + result.stderr
     shard_jobs = {line.split("shard=")[1].strip() for line in output.splitlines() if "shard=" in line}
     assert shard_jobs == {shard_of(clip.clip_id, N_SHARDS)}
-    for rule in ("probe", "wav", "audio_features", "frames", "embed", "manifest", "train", "evaluate", "summary"):
+    for rule in ("probe", "wav", "logmel", "mfcc", "spectrograms", "rawwave", "frames", "embed", "manifest", "train", "summary"):
         assert f"rule {rule}:" in output, rule
     assert "rule synthesize:" not in output
 
@@ -141,6 +154,8 @@ def test_changing_one_clip_reruns_only_its_shard(run, planned):
 def test_same_inputs_give_the_same_caches(run):
     caches = sorted((run / "features").glob("*/*.h5"))
     before = {path: path.read_bytes() for path in caches}
-    result = snakemake(run.parent.parent, "--forcerun", "audio_features", "frames", "embed", "--until", "embed", "frames")
+    stages = ["logmel", "mfcc", "spectrograms", "rawwave", "frames", "embed"]
+    targets = [str(path.relative_to(run.parent.parent)) for path in caches]
+    result = snakemake(run.parent.parent, "--forcerun", *stages, "--", *targets)
     assert result.returncode == 0, result.stderr[-3000:]
     assert all(path.read_bytes() == content for path, content in before.items())

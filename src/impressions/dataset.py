@@ -80,6 +80,12 @@ def read_manifest(path: str | os.PathLike) -> pd.DataFrame:
     return pd.read_csv(path, sep="\t", dtype={"clip_id": str, "shard": str, "split": str})
 
 
+def usable_clips(probe_path: str | os.PathLike) -> list[str]:
+    """The ids of a shard's clips that passed probing, in shard order."""
+    probes = read_probe(probe_path)
+    return list(probes.loc[probes["reason"] == "", "clip_id"])
+
+
 def read_probe(path: str | os.PathLike) -> pd.DataFrame:
     """Read one shard's probe table; ``reason`` is empty for usable clips."""
     frame = pd.read_csv(path, sep="\t", dtype={"clip_id": str, "shard": str, "split": str, "reason": str})

@@ -14,7 +14,7 @@ from impressions.vggish import load_embedder
 
 
 def embedding_cache(
-    audio_cache: str | os.PathLike,
+    logmel_cache: str | os.PathLike,
     wav_folder: str | os.PathLike,
     output: str | os.PathLike,
     *,
@@ -33,7 +33,7 @@ def embedding_cache(
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     embedder = load_embedder(source=source, hub_handle=hub_handle, seed=seed)
     log(f"VGGish: {embedder.description}")
-    with CacheReader(audio_cache) as cache:
+    with CacheReader(logmel_cache) as cache:
         clip_ids = cache.clip_ids
         examples = cache.all("vggish_examples")
     waveforms = [read_wav(Path(wav_folder) / f"{c}.wav")[0] for c in clip_ids]

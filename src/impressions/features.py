@@ -1,4 +1,5 @@
-"""Audio features computed from a 16 kHz mono waveform: the VGGish log-mel front end and MFCCs.
+"""Audio features computed from a 16 kHz mono waveform: the VGGish log-mel front end, the
+spectrograms built from it, MFCCs and the log-mel spectrogram in dB, and raw-wave FFT features.
 
 The VGGish front end reproduces, number for number, the AudioSet reference
 (``vggish_input.waveform_to_examples`` and ``mel_features.py`` in tensorflow/models,
@@ -119,7 +120,29 @@ def vggish_examples(waveform: np.ndarray, *, sample_rate: int = 16000) -> np.nda
     return np.ascontiguousarray(patches.transpose(0, 2, 1))
 
 
-def mfcc(waveform: np.ndarray, *, sample_rate: int = 16000, n_mfcc: int = 24) -> np.ndarray:
+def log_mel_db(waveform: np.ndarray, *, sample_rate: int = 16000, n_mels: int = 128) -> np.ndarray:
+    """Log-mel power spectrogram in dB (seed 002's spectrogram option), time-major.
+
+    ``librosa.power_to_db(librosa.feature.melspectrogram(y, sr, n_mels))`` with librosa's
+    defaults otherwise (centred 2048-sample frames, hop 512): the same frames as `mfcc`, which
+    is the DCT of this spectrogram.
+
+    Returns
+    -------
+    np.ndarray [shape=(frames, n_mels), dtype=float32], ``frames = 1 + samples // 512``
+    """
+    y = _valid_waveform(waveform)
+    if y.size == 0:
+        raise ValueError("waveform is empty; a spectrogram needs at least one sample")
+    if not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
+        raise ValueError(f"sample_rate must be a positive integer in Hz, got {sample_rate!r}")
+    power = librosa.feature.melspectrogram(y=y, sr=int(sample_rate), n_mels=int(n_mels))
+    return np.ascontiguousarray(librosa.power_to_db(power).T, dtype=np.float32)
+
+
+def mfcc(
+    waveform: np.ndarray, *, sample_rate: int = 16000, n_mfcc: int = 24, log_mel: np.ndarray | None = None
+) -> np.ndarray:
     """Mel-frequency cepstral coefficients, time-major, with librosa's defaults otherwise.
 
     A thin wrapper of ``librosa.feature.mfcc`` (centred 2048-sample frames, hop 512, 128 mel
@@ -134,6 +157,9 @@ def mfcc(waveform: np.ndarray, *, sample_rate: int = 16000, n_mfcc: int = 24) ->
         Sampling rate of `waveform` in Hz.
     n_mfcc : int
         Number of coefficients, 1 to 128.
+    log_mel : np.ndarray [shape=(frames, 128)], optional
+        `log_mel_db` of the same waveform, when the caller has it already: librosa then only
+        takes the DCT, with the same result.
 
     Returns
     -------
@@ -158,7 +184,10 @@ def mfcc(waveform: np.ndarray, *, sample_rate: int = 16000, n_mfcc: int = 24) ->
         raise ValueError(f"sample_rate must be a positive integer in Hz, got {sample_rate!r}")
     if not isinstance(n_mfcc, (int, np.integer)) or not 1 <= n_mfcc <= _N_MFCC_MAX:
         raise ValueError(f"n_mfcc must be an integer from 1 to {_N_MFCC_MAX}, got {n_mfcc!r}")
-    coefficients = librosa.feature.mfcc(y=y, sr=int(sample_rate), n_mfcc=int(n_mfcc))
+    if log_mel is None:
+        coefficients = librosa.feature.mfcc(y=y, sr=int(sample_rate), n_mfcc=int(n_mfcc))
+    else:
+        coefficients = librosa.feature.mfcc(S=np.asarray(log_mel).T, n_mfcc=int(n_mfcc))
     return np.ascontiguousarray(coefficients.T, dtype=np.float32)
 
 
@@ -264,3 +293,93 @@ def _valid_waveform(waveform: np.ndarray) -> np.ndarray:
     if not np.all(np.isfinite(y)):
         raise ValueError(f"waveform has {np.count_nonzero(~np.isfinite(y))} non-finite samples")
     return y
+
+
+LOG_MEL_FLOOR = float(np.log(VGGISH_FRONT_END["log_offset"]))
+"""The VGGish log-mel value of silence, log(0 + 0.01): what missing seconds are padded with."""
+
+
+def clip_spectrogram(examples: np.ndarray, *, seconds: int) -> tuple[np.ndarray, int]:
+    """Seed 001's clip spectrogram: the first `seconds` VGGish log-mel patches of a clip.
+
+    Parameters
+    ----------
+    examples : np.ndarray [shape=(N, 96, 64)]
+        `vggish_examples` of the clip (one patch per 0.96 s).
+    seconds : int
+        Patches kept; a shorter clip is padded at the end with silence (`LOG_MEL_FLOOR`).
+
+    Returns
+    -------
+    patches : np.ndarray [shape=(seconds, 96, 64), dtype=float32]
+    n_real : int
+        How many patches come from the clip (the rest is padding).
+    """
+    if seconds < 1:
+        raise ValueError(f"seconds must be at least 1, got {seconds}")
+    n_real = min(len(examples), seconds)
+    patches = np.full((seconds, *examples.shape[1:]), LOG_MEL_FLOOR, dtype=np.float32)
+    patches[:n_real] = examples[:n_real]
+    return patches, n_real
+
+
+def summary_spectrogram(patches: np.ndarray, *, pool: int = 6) -> np.ndarray:
+    """Seed 001's summary spectrogram: patches laid end to end in time, average-pooled.
+
+    13 patches of 96 frames give 1248 x 64, which pooling over 6 frames (60 ms) turns into
+    208 x 64.
+
+    Parameters
+    ----------
+    patches : np.ndarray [shape=(seconds, 96, 64)], from `clip_spectrogram`
+    pool : int
+        Frames averaged into one; must divide 96.
+
+    Returns
+    -------
+    np.ndarray [shape=(seconds * 96 // pool, 64), dtype=float32]
+    """
+    frames = patches.reshape(-1, patches.shape[-1])
+    if pool < 1 or patches.shape[1] % pool:
+        raise ValueError(f"pool must divide the {patches.shape[1]} frames of a patch, got {pool}")
+    return frames.reshape(-1, pool, frames.shape[-1]).mean(axis=1, dtype=np.float64).astype(np.float32)
+
+
+RAWWAVE = {"sample_rate": 4000, "n_fft": 256, "hop_length": 128, "window": "hann", "spectrum": "log(1 + magnitude)"}
+"""Parameters of the raw-wave FFT features (seed 001's 1-D CAM CNN input)."""
+
+
+def rawwave_fft(
+    waveform: np.ndarray, *, sample_rate: int = 16000, seconds: float = 13.0, target_rate: int = 4000,
+    n_fft: int = 256, hop_length: int = 128,
+) -> tuple[np.ndarray, int]:
+    """Seed 001's raw-wave features: 4 kHz audio turned into normalised FFT frequency bins.
+
+    The first `seconds` of audio are resampled to `target_rate` (soxr, through librosa), cut
+    into Hann-windowed frames of `n_fft` samples every `hop_length`, and each frame's magnitude
+    spectrum becomes ``log(1 + |X|)``. The clip's features are then standardised (zero mean,
+    unit variance over all its values) and padded with zeros (the mean) to a fixed length.
+
+    Returns
+    -------
+    features : np.ndarray [shape=(frames, n_fft // 2 + 1), dtype=float32]
+        ``frames = 1 + (seconds * target_rate - n_fft) // hop_length``; time on the first axis,
+        frequency bins as channels (the 1-D CNN convolves over time).
+    n_real : int
+        Frames computed from audio (the rest is padding).
+    """
+    y = _valid_waveform(waveform)
+    n_frames = 1 + (int(seconds * target_rate) - n_fft) // hop_length
+    if n_frames < 1:
+        raise ValueError(f"{seconds} s at {target_rate} Hz hold no frame of {n_fft} samples")
+    low = librosa.resample(y[: int(seconds * sample_rate)], orig_sr=sample_rate, target_sr=target_rate, res_type="soxr_hq")
+    if len(low) >= n_fft:
+        frames = np.lib.stride_tricks.sliding_window_view(low, n_fft)[::hop_length][:n_frames]
+        spectrum = np.log1p(np.abs(np.fft.rfft(frames * np.hanning(n_fft + 1)[:-1], axis=1)))
+    else:
+        spectrum = np.zeros((0, n_fft // 2 + 1))
+    features = np.zeros((n_frames, n_fft // 2 + 1), dtype=np.float32)
+    if len(spectrum):
+        features[: len(spectrum)] = (spectrum - spectrum.mean()) / (spectrum.std() + 1e-8)
+    return features, len(spectrum)
+

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -17,57 +16,12 @@ import tensorflow as tf
 
 from impressions import SPLITS, TRAITS
 from impressions.atomic import atomic_path, write_tsv
-from impressions.cache import CacheReader
 from impressions.dataset import read_manifest
+from impressions.loaders import SplitData, embedding_inputs
 from impressions.metrics import prediction_table
 from impressions.models import build
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class SplitData:
-    """One split's model inputs, targets (in TRAITS order) and clip ids."""
-
-    x: np.ndarray
-    y: np.ndarray
-    clip_ids: list[str]
-
-
-def embedding_inputs(
-    manifest: pd.DataFrame, embedding_caches: dict[str, str | os.PathLike], *, seconds: int = 5
-) -> tuple[dict[str, SplitData], pd.DataFrame]:
-    """The vggish_head input: the first `seconds` VGGish embeddings of each clip, flattened.
-
-    Parameters
-    ----------
-    manifest : the usable clips, with split, shard and labels
-    embedding_caches : shard -> path of that shard's VGGish embedding cache
-
-    Returns
-    -------
-    data : split -> SplitData with x of shape (clips, seconds * 128)
-    excluded : clips with fewer than `seconds` embeddings (clip_id, split, reason)
-    """
-    vectors, excluded = {}, []
-    for shard, rows in manifest.groupby("shard"):
-        with CacheReader(embedding_caches[shard]) as cache:
-            for clip_id in rows["clip_id"]:
-                embeddings = cache.get("embeddings", clip_id)
-                if len(embeddings) < seconds:
-                    excluded.append((clip_id, f"only {len(embeddings)} s of embeddings, {seconds} needed"))
-                    continue
-                vectors[clip_id] = embeddings[:seconds].reshape(-1)
-    data = {}
-    for split in SPLITS:
-        rows = manifest[(manifest["split"] == split) & manifest["clip_id"].isin(vectors)]
-        x = np.stack([vectors[c] for c in rows["clip_id"]]) if len(rows) else np.zeros((0, seconds * 128), np.float32)
-        data[split] = SplitData(x=x.astype(np.float32), y=rows[list(TRAITS)].to_numpy(np.float32), clip_ids=list(rows["clip_id"]))
-    splits = manifest.set_index("clip_id")["split"]
-    excluded_frame = pd.DataFrame(
-        [(c, splits[c], reason) for c, reason in excluded], columns=["clip_id", "split", "reason"]
-    )
-    return data, excluded_frame
 
 
 def start_at_train_mean(model: keras.Model, y_train: np.ndarray, *, layer: str = "traits", shrink: float = 0.1) -> None:
