@@ -86,6 +86,18 @@ def per_shard(pattern):
     return paths
 
 
+def vggish_checkpoint_files(wildcards):
+    """The official checkpoint (a V1 file, or a V2 prefix's index) and the PCA file, if set."""
+    prefix = config["vggish"]["checkpoint"]
+    files = [f"{prefix}.index" if Path(f"{prefix}.index").exists() else prefix]
+    return files + ([config["vggish"]["pca_params"]] if config["vggish"]["pca_params"] else [])
+
+
+def converted_vggish(wildcards):
+    """The SavedModel converted from the official checkpoint, when the config asks for it."""
+    return ["results/vggish_checkpoint/savedmodel"] if config["vggish"]["source"] == "checkpoint" else []
+
+
 def model_inputs(wildcards):
     """The caches a model trains on."""
     caches = {"vggish_head": "results/{dataset}/features/vggish/{shard}.h5"}

@@ -1,10 +1,28 @@
 # VGGish embeddings per shard, batched across the shard's clips.
 
 
+rule convert_vggish:
+    input:
+        checkpoint=vggish_checkpoint_files,
+        code=code("convert_vggish.py"),
+    output:
+        directory("results/vggish_checkpoint/savedmodel"),
+    log:
+        "results/vggish_checkpoint/convert.log",
+    params:
+        checkpoint=config["vggish"]["checkpoint"],
+        pca_params=config["vggish"]["pca_params"] or None,
+    conda:
+        "../envs/tensorflow.yaml"
+    script:
+        "../scripts/convert_vggish.py"
+
+
 rule embed:
     input:
         logmel="results/{dataset}/features/logmel/{shard}.h5",
         wav="results/{dataset}/wav/{shard}",
+        model=converted_vggish,
         code=code("embed.py"),
     output:
         "results/{dataset}/features/vggish/{shard}.h5",

@@ -4,6 +4,13 @@ from impressions import embeddings
 from impressions.runlog import rule_log
 
 with rule_log(snakemake) as log:  # noqa: F821
+    settings = {key: snakemake.params.vggish[key] for key in ("source", "hub_handle", "seed", "batch_size")}
     embeddings.embedding_cache(
-        snakemake.input.logmel, snakemake.input.wav, snakemake.output[0], threads=snakemake.threads, log=log.info, **snakemake.params.vggish
+        snakemake.input.logmel,
+        snakemake.input.wav,
+        snakemake.output[0],
+        savedmodel=snakemake.input.model[0] if snakemake.input.model else None,
+        threads=snakemake.threads,
+        log=log.info,
+        **settings,
     )

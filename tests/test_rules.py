@@ -83,3 +83,20 @@ def test_env_pins_agree_with_requirements():
     for env_file in sorted((REPO / "envs").glob("*.yaml")):
         for package, version in env_pins(env_file).items():
             assert pins.get(package) == version, f"{env_file.name}: {package}=={version}, requirements.txt has {pins.get(package)}"
+
+
+def test_checkpoint_source_converts_once_and_feeds_every_embed_job(tmp_path):
+    config = yaml.safe_load((REPO / "tests" / "tiny_config.yaml").read_text())
+    (tmp_path / "vggish_model.ckpt").write_bytes(b"stands in for the official checkpoint in a dry run")
+    config["vggish"] = {"source": "checkpoint", "checkpoint": str(tmp_path / "vggish_model.ckpt")}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "-s", str(REPO / "Snakefile"), "--directory", str(tmp_path),
+         "--configfile", str(tmp_path / "config.yaml"), "--cores", "1"],
+        capture_output=True, text=True, timeout=300,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert re.search(r"^convert_vggish\s+1$", output, re.MULTILINE)
+    embed_inputs = [block for block in output.split("rule embed:")[1:]]
+    assert len(embed_inputs) == 2 and all("results/vggish_checkpoint/savedmodel" in b.split("output:")[0] for b in embed_inputs)

@@ -22,16 +22,18 @@ def embedding_cache(
     hub_handle: str | None,
     seed: int,
     batch_size: int,
+    savedmodel: str | os.PathLike | None = None,
     threads: int = 1,
     log: Callable[[str], None] = print,
 ) -> None:
     """Write ``embeddings`` (seconds, 128) float32 per clip: one VGGish embedding per 0.96 s example.
 
-    The untrained network embeds the cached log-mel examples of all the shard's clips in shared
-    batches; a TF Hub model takes each clip's waveform, as its signature asks.
+    The untrained network and the converted checkpoint (`savedmodel`) embed the cached log-mel
+    examples of all the shard's clips in shared batches; a TF Hub model takes each clip's
+    waveform, as its signature asks.
     """
     tf.config.threading.set_intra_op_parallelism_threads(threads)
-    embedder = load_embedder(source=source, hub_handle=hub_handle, seed=seed)
+    embedder = load_embedder(source=source, hub_handle=hub_handle, seed=seed, savedmodel=savedmodel)
     log(f"VGGish: {embedder.description}")
     with CacheReader(logmel_cache) as cache:
         clip_ids = cache.clip_ids
@@ -43,6 +45,7 @@ def embedding_cache(
         "embedder": {"source": embedder.source, "pretrained": embedder.pretrained, "description": embedder.description},
         "seed": seed,
         "hub_handle": hub_handle if source == "hub" else None,
+        "savedmodel": str(savedmodel) if source == "checkpoint" else None,
         "batch_size": batch_size,
     }
     write_cache(output, clip_ids, {"embeddings": embeddings}, params)
