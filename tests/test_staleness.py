@@ -1,0 +1,138 @@
+"""Exact staleness: what a change to the code, the config or the clips makes Snakemake rerun.
+
+The workflow is copied into a temporary folder and run once over a folder of clips (the way a
+user's own dataset is read); each test then changes one thing and reads the dry run's plan.
+"""
+
+import os
+import pickle
+import random
+import re
+import shutil
+import string
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from impressions import synth
+from impressions.dataset import shard_of
+from workflow_rules import REPO
+
+N_SHARDS = 4
+CLIPS = {"seed": 3, "n_clips": {"train": 8, "val": 3, "test": 3}, "duration_s": 6.0, "n_short": 0, "n_silent": 0,
+         "width": 160, "height": 90, "fps": 10, "signal_r2": 0.8}
+
+
+def copy_workflow(target: Path) -> None:
+    for name in ("Snakefile", "config.yaml"):
+        shutil.copy(REPO / name, target / name)
+    for name in ("rules", "scripts", "src", "schemas", "envs", "profiles"):
+        shutil.copytree(REPO / name, target / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+
+
+@pytest.fixture(scope="module")
+def workflow(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("staleness")
+    copy_workflow(root)
+    synth.generate(root / "data", CLIPS, threads=2, log=lambda _: None)
+    tiny = yaml.safe_load((REPO / "tests" / "tiny_config.yaml").read_text())
+    tiny["dataset"] = {"name": "user", "root": "data", "n_shards": N_SHARDS}
+    tiny["synthetic"] = {"enabled": False}
+    (root / "config.yaml").write_text(yaml.safe_dump(tiny))
+    result = snakemake(root)
+    assert result.returncode == 0, result.stderr[-5000:]
+    assert nothing_to_do(root)
+    return root
+
+
+def snakemake(root: Path, *args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "snakemake", "--cores", "2", *args]
+    return subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=1200)
+
+
+def nothing_to_do(root: Path) -> bool:
+    result = snakemake(root, "-n")
+    return "Nothing to be done" in result.stdout + result.stderr
+
+
+def planned_jobs(root: Path, *args: str) -> set[tuple[str, str]]:
+    """(rule, shard or '') of every job a dry run would run."""
+    result = snakemake(root, "-n", *args)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    jobs = set()
+    for block in re.split(r"^(?:local)?rule ", result.stdout, flags=re.MULTILINE)[1:]:
+        rule = block.split(":", 1)[0]
+        shard = re.search(r"shard=(\d{3})", block)
+        jobs.add((rule, shard.group(1) if shard else ""))
+    return jobs
+
+
+def rules_of(jobs):
+    return {rule for rule, _ in jobs}
+
+
+def test_touching_a_library_module_reruns_exactly_the_rules_that_import_it(workflow):
+    module = workflow / "src" / "impressions" / "audio.py"
+    before = module.stat()
+    try:
+        module.touch()
+        jobs = planned_jobs(workflow)
+    finally:
+        os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns))
+    shards = {f"{i:03d}" for i in range(N_SHARDS)}
+    # audio.py is imported by the scripts of logmel, mfcc, spectrograms and rawwave
+    for rule in ("logmel", "mfcc", "spectrograms", "rawwave"):
+        assert {shard for r, shard in jobs if r == rule} == shards
+    downstream = {"embed", "mfcc_length", "train", "evaluate", "summary", "all"}
+    assert rules_of(jobs) == {"logmel", "mfcc", "spectrograms", "rawwave"} | downstream
+    assert nothing_to_do(workflow)
+
+
+def test_changing_n_mfcc_reruns_the_mfcc_stage_and_its_readers_only(workflow):
+    (workflow / "n_mfcc_13.yaml").write_text("mfcc:\n  n_mfcc: 13\n")
+    jobs = planned_jobs(workflow, "--configfile", "config.yaml", "n_mfcc_13.yaml")
+    assert {shard for rule, shard in jobs if rule == "mfcc"} == {f"{i:03d}" for i in range(N_SHARDS)}
+    assert rules_of(jobs) == {"mfcc", "mfcc_length", "all"}
+    assert not rules_of(jobs) & {"wav", "frames", "logmel", "embed", "probe", "train"}
+
+
+def new_clip_names(count: int, shards: set[str]) -> list[str]:
+    """ChaLearn-style names whose shard is one of `shards`."""
+    rng, names = random.Random(0), []
+    while len(names) < count:
+        name = "".join(rng.choices(string.ascii_letters + string.digits, k=11)) + ".000"
+        if shard_of(name, N_SHARDS) in shards:
+            names.append(name)
+    return names
+
+
+def test_adding_five_clips_reruns_only_the_shards_that_receive_them(workflow):
+    data = workflow / "data"
+    template = next((data / "train").glob("*.mp4"))
+    names = new_clip_names(5, {"000", "002"})
+    with open(data / "annotation_training.pkl", "rb") as handle:
+        labels = pickle.load(handle, encoding="latin1")
+    annotations = data / "annotation_training.pkl"
+    original_labels, original_stat = annotations.read_bytes(), annotations.stat()
+    try:
+        for name in names:
+            shutil.copy(template, data / "train" / f"{name}.mp4")
+            for scores in labels.values():
+                scores[f"{name}.mp4"] = 0.5
+        with open(annotations, "wb") as handle:
+            pickle.dump(labels, handle, protocol=2)
+        jobs = planned_jobs(workflow)
+    finally:
+        for name in names:
+            (data / "train" / f"{name}.mp4").unlink()
+        annotations.write_bytes(original_labels)
+        os.utime(annotations, ns=(original_stat.st_atime_ns, original_stat.st_mtime_ns))
+    receiving = {shard_of(name, N_SHARDS) for name in names}
+    shard_jobs = {(rule, shard) for rule, shard in jobs if shard}
+    assert {shard for _, shard in shard_jobs} == receiving
+    for rule in ("probe", "wav", "logmel", "mfcc", "spectrograms", "rawwave", "frames", "embed"):
+        assert {shard for r, shard in shard_jobs if r == rule} == receiving, rule
+    assert {"manifest", "train"} <= rules_of(jobs)
