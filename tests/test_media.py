@@ -53,3 +53,15 @@ def test_sample_frames_shape_dtype_and_spread(media_dir):
     assert frames.shape == (6, 140, 248, 3) and frames.dtype == np.uint8
     # testsrc moves over time: frames taken at different times differ
     assert len({frame.tobytes() for frame in frames}) == 6
+
+
+def test_decode_wav_downmixes_by_averaging_channels_like_the_vggish_reference(tmp_path):
+    import soundfile as sf
+
+    t = np.arange(44100) / 44100
+    left_only = np.stack([0.5 * np.sin(2 * np.pi * 440 * t), np.zeros_like(t)], axis=1).astype(np.float32)
+    sf.write(tmp_path / "stereo.wav", left_only, 44100, subtype="FLOAT")
+    decode_wav(tmp_path / "stereo.wav", tmp_path / "mono.wav", sample_rate=16000)
+    mono, rate = read_wav(tmp_path / "mono.wav")
+    assert rate == 16000
+    assert np.abs(mono[1000:-1000]).max() == pytest.approx(0.25, abs=0.005)  # (L + R) / 2, as np.mean(axis=1)
