@@ -6,10 +6,9 @@ import os
 from pathlib import Path
 from typing import Callable
 
-import tensorflow as tf
-
 from impressions.cache import CacheReader, write_cache
 from impressions.media import read_wav
+from impressions.tf_runtime import use_threads
 from impressions.vggish import load_embedder
 
 
@@ -32,7 +31,7 @@ def embedding_cache(
     examples of all the shard's clips in shared batches; a TF Hub model takes each clip's
     waveform, as its signature asks.
     """
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    use_threads(threads)
     embedder = load_embedder(source=source, hub_handle=hub_handle, seed=seed, savedmodel=savedmodel)
     log(f"VGGish: {embedder.description}")
     with CacheReader(logmel_cache) as cache:

@@ -20,6 +20,7 @@ from impressions.dataset import read_manifest
 from impressions.loaders import SplitData, embedding_inputs
 from impressions.metrics import prediction_table
 from impressions.models import build
+from impressions.tf_runtime import devices, use_threads
 
 log = logging.getLogger(__name__)
 
@@ -113,9 +114,8 @@ def train_model(
     """
     if name != "vggish_head":
         raise ValueError(f"no training inputs are defined for model {name!r}")
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    devices = [d.name for d in tf.config.list_physical_devices("GPU")]
-    log(f"training {name} on {', '.join(devices) if devices else 'the CPU (no GPU visible)'}")
+    use_threads(threads)
+    log(f"training {name} on {devices()}")
     seed_everything(seed)
 
     rows = read_manifest(manifest)
