@@ -12,18 +12,21 @@ SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)  # rule scripts import the package through the link scripts/impressions
 
 from impressions import SPLITS, dataset as ds, synth  # noqa: E402
+from impressions.inputs import INPUTS  # noqa: E402
 from impressions.provenance import library_modules  # noqa: E402
 
 DATASET = config["dataset"]["name"]
 SYNTHETIC = config["synthetic"]["enabled"]
 SHARDS = [ds.shard_name(i) for i in range(config["dataset"]["n_shards"])]
 MODELS = config["models"]["enabled"]
+KERAS_MODELS = [m for m in MODELS if m != "knn"]
 
 
 wildcard_constraints:
     dataset=DATASET,
     shard=r"\d{3}",
     model="|".join(MODELS),
+    keras_model="|".join(KERAS_MODELS) or "none",
     split="|".join(SPLITS),
 
 
@@ -98,18 +101,27 @@ def converted_vggish(wildcards):
     return ["results/vggish_checkpoint/savedmodel"] if config["vggish"]["source"] == "checkpoint" else []
 
 
+def model_name(wildcards):
+    return wildcards.get("keras_model") or wildcards.get("model")
+
+
 def model_inputs(wildcards):
-    """The caches a model trains on."""
-    caches = {"vggish_head": "results/{dataset}/features/vggish/{shard}.h5"}
-    return {
-        "manifest": f"results/{wildcards.dataset}/manifest.tsv",
-        "caches": expand(caches[wildcards.model], dataset=wildcards.dataset, shard=SHARDS),
-    }
+    """What a model trains on: the manifest, the shard caches of every family it reads, and
+    (fusion) the MFCC length or (CAM fine-tuning) the model it starts from."""
+    name = model_name(wildcards)
+    inputs = {"manifest": f"results/{wildcards.dataset}/manifest.tsv"}
+    for family in INPUTS[name].families:
+        inputs[family] = expand("results/{dataset}/features/{family}/{shard}.h5", dataset=wildcards.dataset, family=family, shard=SHARDS)
+    if "mfcc" in INPUTS[name].families:
+        inputs["mfcc_length"] = f"results/{wildcards.dataset}/features/mfcc_length.json"
+    if config["models"][name].get("init_from"):
+        inputs["init_model"] = f"results/{wildcards.dataset}/models/{config['models'][name]['init_from']}/model.keras"
+    return inputs
 
 
 def model_params(wildcards):
     """A model's settings from config (a param: changing them retrains only that model)."""
-    return config["models"][wildcards.model]
+    return config["models"][model_name(wildcards)]
 
 
 def metrics_of_all_models(wildcards):

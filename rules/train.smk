@@ -1,4 +1,4 @@
-# One training job per model (a GPU job on a cluster), then its metrics.
+# One training job per model (a GPU job on a cluster for the Keras models), then its metrics.
 
 
 rule train:
@@ -6,12 +6,12 @@ rule train:
         unpack(model_inputs),
         code=code("train.py"),
     output:
-        model="results/{dataset}/models/{model}/model.keras",
-        history="results/{dataset}/models/{model}/history.csv",
-        excluded="results/{dataset}/models/{model}/excluded.tsv",
-        predictions=expand("results/{{dataset}}/models/{{model}}/predictions_{split}.csv", split=SPLITS),
+        model="results/{dataset}/models/{keras_model}/model.keras",
+        history="results/{dataset}/models/{keras_model}/history.csv",
+        excluded="results/{dataset}/models/{keras_model}/excluded.tsv",
+        predictions=expand("results/{{dataset}}/models/{{keras_model}}/predictions_{split}.csv", split=SPLITS),
     log:
-        "results/{dataset}/logs/train/{model}.log",
+        "results/{dataset}/logs/train/{keras_model}.log",
     params:
         settings=model_params,
         seed=config["models"]["seed"],
@@ -19,11 +19,31 @@ rule train:
     resources:
         gpu=config["models"]["gpus"],
     benchmark:
-        "results/{dataset}/benchmarks/train/{model}.tsv"
+        "results/{dataset}/benchmarks/train/{keras_model}.tsv"
     conda:
         "../envs/tensorflow.yaml"
     script:
         "../scripts/train.py"
+
+
+rule train_knn:
+    input:
+        unpack(model_inputs),
+        code=code("train_knn.py"),
+    output:
+        model="results/{dataset}/models/{model}/model.pkl",
+        excluded="results/{dataset}/models/{model}/excluded.tsv",
+        predictions=expand("results/{{dataset}}/models/{{model}}/predictions_{split}.csv", split=SPLITS),
+    log:
+        "results/{dataset}/logs/train/{model}.log",
+    wildcard_constraints:
+        model="knn",
+    params:
+        settings=model_params,
+    conda:
+        "../envs/report.yaml"
+    script:
+        "../scripts/train_knn.py"
 
 
 rule evaluate:

@@ -1,16 +1,25 @@
-"""Rule train: fit one model on its caches; write the model, its history and its predictions."""
+"""Rule train: fit one Keras model on its caches; write the model, its history and its predictions."""
+
+import json
 
 from impressions import train
+from impressions.inputs import INPUTS
 from impressions.runlog import rule_log
 
-with rule_log(snakemake) as log:  # noqa: F821
+with rule_log(snakemake) as log:  # noqa: F821 (snakemake is injected by the script directive)
+    name = snakemake.wildcards.keras_model
+    settings = dict(snakemake.params.settings)
+    if "mfcc_length" in snakemake.input.keys():
+        with open(snakemake.input.mfcc_length) as handle:
+            settings["mfcc_length"] = json.load(handle)["frames"]
     train.train_model(
-        snakemake.wildcards.model,
+        name,
         manifest=snakemake.input.manifest,
-        caches=snakemake.input.caches,
-        settings=snakemake.params.settings,
+        caches={family: list(snakemake.input[family]) for family in INPUTS[name].families},
+        settings=settings,
         seed=snakemake.params.seed,
         threads=snakemake.threads,
         outputs=snakemake.output,
+        init_model=snakemake.input.get("init_model"),
         log=log.info,
     )

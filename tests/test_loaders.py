@@ -4,7 +4,7 @@ import pytest
 
 from impressions import TRAITS
 from impressions.cache import write_cache
-from impressions.loaders import mean_mfcc, mfcc_inputs, mfcc_length, mfcc_tensor, read_feature
+from impressions.loaders import mean_mfcc, mfcc_length, mfcc_tensor, read_feature
 
 
 def test_mfcc_tensor_standardises_and_pre_pads():
@@ -44,15 +44,3 @@ def test_mfcc_length_uses_the_training_split_only(two_shards):
     manifest, caches = two_shards
     assert mfcc_length(manifest, caches) == round((10 + 20 + 7) / 3)  # c is in val
     assert set(read_feature(manifest, caches, "mfcc")) == set("abcd")
-
-
-def test_mfcc_inputs_per_split_and_kind(two_shards):
-    manifest, caches = two_shards
-    data = mfcc_inputs(manifest, caches)
-    assert data["train"].x.shape == (3, 24, 12, 1) and data["val"].x.shape == (1, 24, 12, 1)
-    assert data["train"].clip_ids == ["a", "b", "d"] and data["test"].x.shape[0] == 0
-    np.testing.assert_allclose(data["val"].y, [[0.3] * 5])
-    assert mfcc_inputs(manifest, caches, kind="mean_mfcc")["train"].x.shape == (3, 24, 1)
-    assert mfcc_inputs(manifest, caches, kind="log_mel_db", length=5)["val"].x.shape == (1, 8, 5, 1)
-    with pytest.raises(ValueError, match="unknown MFCC input kind"):
-        mfcc_inputs(manifest, caches, kind="cqt")

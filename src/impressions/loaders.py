@@ -1,28 +1,18 @@
-"""Model inputs read back from the shard caches, per split, in the shapes the models take.
+"""Reading features back from the shard caches, and turning MFCCs into seed 002's model input.
 
 The caches hold each representation as computed per clip; what depends on the split (such as
-the MFCC length, taken from the training split only) is decided here, at loading time.
+the MFCC length, taken from the training split only) is decided at loading time. Training
+streams its inputs through `impressions.streams`, which uses these functions.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from impressions import SPLITS, TRAITS
 from impressions.cache import CacheReader
-
-
-@dataclass
-class SplitData:
-    """One split's model inputs, targets (in TRAITS order) and clip ids."""
-
-    x: np.ndarray
-    y: np.ndarray
-    clip_ids: list[str]
 
 
 def read_feature(manifest: pd.DataFrame, caches: dict[str, str | os.PathLike], name: str) -> dict[str, np.ndarray]:
@@ -43,36 +33,6 @@ def read_feature(manifest: pd.DataFrame, caches: dict[str, str | os.PathLike], n
             for clip_id in rows["clip_id"]:
                 arrays[clip_id] = cache.get(name, clip_id)
     return arrays
-
-
-def by_split(manifest: pd.DataFrame, inputs: dict[str, np.ndarray], width: tuple[int, ...]) -> dict[str, SplitData]:
-    """Stack per-clip model inputs into one SplitData per split (clips without an input are left out)."""
-    data = {}
-    for split in SPLITS:
-        rows = manifest[(manifest["split"] == split) & manifest["clip_id"].isin(inputs)]
-        x = np.stack([inputs[c] for c in rows["clip_id"]]) if len(rows) else np.zeros((0, *width), np.float32)
-        data[split] = SplitData(x=x.astype(np.float32), y=rows[list(TRAITS)].to_numpy(np.float32), clip_ids=list(rows["clip_id"]))
-    return data
-
-
-def embedding_inputs(
-    manifest: pd.DataFrame, embedding_caches: dict[str, str | os.PathLike], *, seconds: int = 5
-) -> tuple[dict[str, SplitData], pd.DataFrame]:
-    """The vggish_head input (seed 000): the first `seconds` VGGish embeddings, flattened.
-
-    Returns
-    -------
-    data : split -> SplitData with x of shape (clips, seconds * 128)
-    excluded : clips with fewer than `seconds` embeddings (clip_id, split, reason)
-    """
-    inputs, excluded = {}, []
-    splits = manifest.set_index("clip_id")["split"]
-    for clip_id, embeddings in read_feature(manifest, embedding_caches, "embeddings").items():
-        if len(embeddings) < seconds:
-            excluded.append((clip_id, splits[clip_id], f"only {len(embeddings)} s of embeddings, {seconds} needed"))
-        else:
-            inputs[clip_id] = embeddings[:seconds].reshape(-1)
-    return by_split(manifest, inputs, (seconds * 128,)), pd.DataFrame(excluded, columns=["clip_id", "split", "reason"])
 
 
 def mfcc_length(manifest: pd.DataFrame, mfcc_caches: dict[str, str | os.PathLike]) -> int:
@@ -110,23 +70,3 @@ def mfcc_tensor(mfcc: np.ndarray, *, length: int) -> np.ndarray:
 def mean_mfcc(mfcc: np.ndarray) -> np.ndarray:
     """Seed 002's mean-MFCC option: each coefficient averaged over time, (n_mfcc, 1)."""
     return mfcc.mean(axis=0, dtype=np.float64).astype(np.float32)[:, np.newaxis]
-
-
-def mfcc_inputs(
-    manifest: pd.DataFrame, mfcc_caches: dict[str, str | os.PathLike], *, kind: str = "mfcc", length: int | None = None
-) -> dict[str, SplitData]:
-    """MFCC model inputs per split: ``kind`` "mfcc" (n_mfcc, length, 1), "mean_mfcc" (n_mfcc, 1),
-    or "log_mel_db" (n_mels, length, 1) prepared like the MFCCs.
-
-    `length` defaults to `mfcc_length` (the training split's mean frame count).
-    """
-    if kind not in ("mfcc", "mean_mfcc", "log_mel_db"):
-        raise ValueError(f"unknown MFCC input kind {kind!r}; choose mfcc, mean_mfcc or log_mel_db")
-    length = length or mfcc_length(manifest, mfcc_caches)
-    arrays = read_feature(manifest, mfcc_caches, "mfcc" if kind != "log_mel_db" else "log_mel_db")
-    if kind == "mean_mfcc":
-        inputs = {c: mean_mfcc(a) for c, a in arrays.items()}
-    else:
-        inputs = {c: mfcc_tensor(a, length=length) for c, a in arrays.items()}
-    width = next(iter(inputs.values())).shape if inputs else (0,)
-    return by_split(manifest, inputs, width)

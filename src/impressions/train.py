@@ -1,12 +1,15 @@
-"""Training and prediction: the inputs of each model from the caches, a fit loop, predictions.
+"""Training and prediction of every model, streamed from the caches through tf.data.
 
-TensorFlow places the work on a GPU when one is visible; nothing here assumes a CPU.
+TensorFlow places the work on a GPU when one is visible (with mixed precision there); nothing
+here assumes a CPU.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import tempfile
+import warnings
 from pathlib import Path
 
 import keras
@@ -15,33 +18,68 @@ import pandas as pd
 import tensorflow as tf
 
 from impressions import SPLITS, TRAITS
-from impressions.atomic import atomic_path, write_tsv
-from impressions.dataset import read_manifest
-from impressions.loaders import SplitData, embedding_inputs
-from impressions.metrics import prediction_table
-from impressions.models import build
+from impressions.atomic import atomic_path
+from impressions.models import build, copy_conv_weights
+from impressions.inputs import read_sources, write_predictions
+from impressions.streams import dataset, signature
 from impressions.tf_runtime import devices, use_threads
 
 log = logging.getLogger(__name__)
 
+TRAINING_KEYS = ("learning_rate", "batch_size", "max_epochs", "patience", "loss", "standardize_targets", "shuffle_buffer")
+"""Settings of the fit; every other key of a model's settings goes to its builder."""
 
-def start_at_train_mean(model: keras.Model, y_train: np.ndarray, *, layer: str = "traits", shrink: float = 0.1) -> None:
-    """Make a sigmoid-output model start close to the train-mean predictor (the baseline).
+INPUT_KEYS = ("seconds", "init_from", "audio_input", "mfcc_length")
+"""Settings that choose inputs or initial weights, not architecture."""
 
-    The output bias becomes the logit of each target's training mean and the output weights are
-    shrunk, so training starts from the baseline instead of from random scores, and early
-    stopping keeps an improvement on it. With ~100 training clips this matters more than depth.
-    """
-    mean = np.clip(y_train.mean(axis=0), 1e-3, 1 - 1e-3)
-    output = model.get_layer(layer)
-    kernel, _ = output.get_weights()
-    output.set_weights([kernel * shrink, np.log(mean / (1 - mean)).astype(np.float32)])
+LOSSES = {"mae": keras.losses.MeanAbsoluteError, "mse": keras.losses.MeanSquaredError, "huber": keras.losses.Huber}
 
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and TensorFlow, and ask TensorFlow for deterministic kernels."""
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
+
+
+class TargetScale:
+    """Targets as the loss sees them: raw scores, or standardised with the training split's statistics."""
+
+    def __init__(self, y_train: np.ndarray, standardize: bool):
+        self.mean = y_train.mean(axis=0) if standardize else np.zeros(y_train.shape[1], np.float32)
+        self.std = y_train.std(axis=0) + 1e-6 if standardize else np.ones(y_train.shape[1], np.float32)
+
+    def forward(self, y: np.ndarray) -> np.ndarray:
+        return ((y - self.mean) / self.std).astype(np.float32)
+
+    def back(self, y: np.ndarray) -> np.ndarray:
+        return (y * self.std + self.mean).astype(np.float32)
+
+
+def one_minus_mae(scale: TargetScale) -> keras.metrics.Metric:
+    """1-MAE on the original score scale, whatever scaling the loss works in."""
+    std = tf.constant(scale.std, tf.float32)
+
+    def metric(y_true, y_pred):
+        return 1.0 - tf.reduce_mean(tf.abs(tf.cast(y_true, tf.float32) - tf.cast(y_pred, tf.float32)) * std, axis=-1)
+
+    return keras.metrics.MeanMetricWrapper(metric, name="one_minus_mae")
+
+
+def start_at_train_mean(model: keras.Model, y_train: np.ndarray, *, layer: str = "traits") -> None:
+    """Make the model start as the train-mean predictor (the baseline).
+
+    The output bias becomes the training mean of each target (its logit under a sigmoid) and
+    the output weights start at zero, so training starts from the baseline instead of from
+    random scores, and early stopping keeps an improvement on it. With ~100 training clips this
+    matters more than depth.
+    """
+    output = model.get_layer(layer)
+    mean = y_train.mean(axis=0)
+    if output.activation is keras.activations.sigmoid:
+        mean = np.clip(mean, 1e-3, 1 - 1e-3)
+        mean = np.log(mean / (1 - mean))
+    kernel, _ = output.get_weights()
+    output.set_weights([np.zeros_like(kernel), mean.astype(np.float32)])
 
 
 class _EpochLog(keras.callbacks.Callback):
@@ -52,99 +90,124 @@ class _EpochLog(keras.callbacks.Callback):
         log.info("epoch %d: %s", epoch + 1, figures)
 
 
+def _builder_kwargs(name: str, settings: dict, signature, seed: int) -> dict:
+    """The builder's keyword arguments: architecture settings plus the input shapes of the data."""
+    kwargs = {k: v for k, v in settings.items() if k not in TRAINING_KEYS + INPUT_KEYS}
+    if name == "vggish_head":
+        kwargs["input_dim"] = signature.shape[0]
+    elif name == "fusion":
+        kwargs["mfcc_shape"], kwargs["frames_shape"] = tuple(signature["mfcc"].shape), tuple(signature["frames"].shape)
+    else:
+        channels = "bins" if name == "rawwav_cam_cnn" else "bands"
+        kwargs["frames"], kwargs[channels] = tuple(signature.shape)
+    for key, value in kwargs.items():
+        kwargs[key] = tuple(value) if isinstance(value, list) else (None if value == "" else value)
+    return {**kwargs, "seed": seed}
+
+
+def adapt_standardization(model: keras.Model, train: tf.data.Dataset) -> list[str]:
+    """Adapt the model's input standardisation layers on the training stream (one pass).
+
+    A layer named ``standardize`` takes the model's single input; ``<input>_standardize`` takes
+    that named input of a multi-input model.
+    """
+    adapted = []
+    for layer in model.layers:
+        if layer.name == "standardize":
+            layer.adapt(train.map(lambda x, y: x))
+        elif layer.name.endswith("_standardize"):
+            key = layer.name.removesuffix("_standardize")
+            layer.adapt(train.map(lambda x, y, key=key: x[key]))
+        else:
+            continue
+        adapted.append(layer.name)
+    return adapted
+
+
 def fit(
     model: keras.Model,
-    train: SplitData,
-    val: SplitData,
+    train: tf.data.Dataset,
+    val: tf.data.Dataset,
     *,
+    scale: TargetScale,
+    loss: str,
     learning_rate: float,
-    batch_size: int,
     max_epochs: int,
     patience: int,
-    seed: int,
 ) -> pd.DataFrame:
-    """Train with MAE loss and Adam, stop early on validation loss and keep the best weights.
+    """Train, stop early on validation 1-MAE, and end with the best epoch's weights.
 
-    Returns the per-epoch history (loss and 1-MAE for train and validation).
+    Returns the per-epoch history: loss and 1-MAE for train and validation.
     """
-    if len(train.y) == 0 or len(val.y) == 0:
-        raise ValueError(f"cannot train: {len(train.y)} train and {len(val.y)} validation clips")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mae", metrics=["mae"])
-    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
-    history = model.fit(
-        train.x,
-        train.y,
-        validation_data=(val.x, val.y),
-        batch_size=batch_size,
-        epochs=max_epochs,
-        shuffle=True,
-        callbacks=[stop, _EpochLog()],
-        verbose=0,
-    )
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=LOSSES[loss](), metrics=[one_minus_mae(scale)])
+    with tempfile.TemporaryDirectory(prefix="impressions-train-") as scratch:
+        best = Path(scratch) / "best.weights.h5"
+        callbacks = [
+            keras.callbacks.EarlyStopping(monitor="val_one_minus_mae", mode="max", patience=patience),
+            keras.callbacks.ModelCheckpoint(best, monitor="val_one_minus_mae", mode="max", save_best_only=True, save_weights_only=True),
+            _EpochLog(),
+        ]
+        with warnings.catch_warnings():
+            # Keras counts the batches of a generator-fed stream in the first epoch and reports
+            # the end of that count as "ran out of data"; nothing is interrupted.
+            warnings.filterwarnings("ignore", message="Your input ran out of data")
+            history = model.fit(train, validation_data=val, epochs=max_epochs, callbacks=callbacks, verbose=0)
+        model.load_weights(best)
     frame = pd.DataFrame(history.history)
     frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
-    frame["one_minus_mae"] = 1.0 - frame["mae"]
-    frame["val_one_minus_mae"] = 1.0 - frame["val_mae"]
-    log.info("best epoch %d of %d (val loss %.4f)", int(frame["val_loss"].idxmin()) + 1, len(frame), frame["val_loss"].min())
+    best_epoch = int(frame["val_one_minus_mae"].idxmax())
+    log.info("best epoch %d of %d: validation 1-MAE %.4f", best_epoch + 1, len(frame), frame["val_one_minus_mae"].max())
     return frame
-
-
-def predict(model: keras.Model, data: SplitData, *, batch_size: int = 256) -> np.ndarray:
-    """Predictions (clips, traits) for one split."""
-    if len(data.x) == 0:
-        return np.zeros((0, len(TRAITS)), np.float32)
-    return model.predict(data.x, batch_size=batch_size, verbose=0)
 
 
 def train_model(
     name: str,
     *,
     manifest: str | os.PathLike,
-    caches: list[str],
+    caches: dict[str, list[str]],
     settings: dict,
     seed: int,
     threads: int,
     outputs,
+    init_model: str | None = None,
     log=print,
 ) -> None:
-    """Train one registered model from its caches and write its outputs.
+    """Train one registered Keras model from its caches and write its outputs.
 
-    `outputs` has ``model`` (.keras), ``history`` (csv), ``excluded`` (tsv) and ``predictions``
-    (one csv per split, in SPLITS order).
+    Parameters
+    ----------
+    caches : cache family -> the paths of its shard files
+    settings : the model's section of config.yaml (training keys, input keys, builder keys)
+    outputs : ``model`` (.keras), ``history`` (csv), ``excluded`` (tsv), ``predictions`` (one
+        csv per split, in SPLITS order)
+    init_model : a trained model whose conv weights start this one (the CAM fine-tune step)
     """
-    if name != "vggish_head":
-        raise ValueError(f"no training inputs are defined for model {name!r}")
     use_threads(threads)
     log(f"training {name} on {devices()}")
+    if tf.config.list_physical_devices("GPU"):
+        keras.mixed_precision.set_global_policy("mixed_float16")
     seed_everything(seed)
+    sources = read_sources(name, manifest, caches, settings)
+    excluded = pd.concat([source.excluded() for source in sources.values()], ignore_index=True)
+    if settings["standardize_targets"] and settings.get("output_activation") == "sigmoid":
+        raise ValueError(f"models.{name}: standardised targets need output_activation 'linear', not 'sigmoid'")
+    scale = TargetScale(sources["train"].targets(), settings["standardize_targets"])
 
-    rows = read_manifest(manifest)
-    shards = {Path(path).stem: path for path in caches}
-    data, excluded = embedding_inputs(rows, shards, seconds=settings["seconds"])
-    for split in SPLITS:
-        log(f"{split}: {len(data[split].y)} clips, input {data[split].x.shape[1:]}")
-    for row in excluded.itertuples():
-        log(f"excluded {row.clip_id} ({row.split}): {row.reason}")
+    def stream(split, shuffle):
+        return dataset(sources[split], targets=scale.forward(sources[split].targets()), batch_size=settings["batch_size"],
+                       shuffle=shuffle, seed=seed, shuffle_buffer=settings["shuffle_buffer"])
 
-    model = build(name, input_dim=data["train"].x.shape[1], hidden_units=settings["hidden_units"], dropout=settings["dropout"], seed=seed)
-    model.get_layer("standardize").adapt(data["train"].x)
-    start_at_train_mean(model, data["train"].y)
-    history = fit(
-        model,
-        data["train"],
-        data["val"],
-        learning_rate=settings["learning_rate"],
-        batch_size=settings["batch_size"],
-        max_epochs=settings["max_epochs"],
-        patience=settings["patience"],
-        seed=seed,
-    )
+    train, val = stream("train", True), stream("val", False)
+    model = build(name, **_builder_kwargs(name, settings, signature(sources["train"]), seed))
+    log(f"{name}: {model.count_params():,} parameters; {len(sources['train'].rows)} train and {len(sources['val'].rows)} validation clips")
+    log(f"standardised on the training split: {', '.join(adapt_standardization(model, train)) or 'nothing'}")
+    if init_model:
+        log(f"conv weights from {init_model}: {', '.join(copy_conv_weights(keras.saving.load_model(init_model, compile=False), model))}")
+    start_at_train_mean(model, scale.forward(sources["train"].targets()))
+    history = fit(model, train, val, scale=scale, loss=settings["loss"], learning_rate=settings["learning_rate"],
+                  max_epochs=settings["max_epochs"], patience=settings["patience"])
     with atomic_path(outputs.model) as tmp:
         model.save(tmp)
-    write_tsv(outputs.excluded, excluded)
     with atomic_path(outputs.history) as tmp:
         history.to_csv(tmp, index=False)
-    for split, path in zip(SPLITS, outputs.predictions):
-        table = prediction_table(data[split].clip_ids, data[split].y, predict(model, data[split]))
-        with atomic_path(path) as tmp:
-            table.to_csv(tmp, index=False, float_format="%.6f")
+    write_predictions(outputs, sources, lambda batch: model.predict(batch, verbose=0), excluded, back=scale.back, log=log)
