@@ -59,14 +59,14 @@ def nothing_to_do(root: Path) -> bool:
 
 
 def planned_jobs(root: Path, *args: str) -> set[tuple[str, str]]:
-    """(rule, shard or '') of every job a dry run would run."""
+    """(rule, shard or model or '') of every job a dry run would run."""
     result = snakemake(root, "-n", *args)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     jobs = set()
     for block in re.split(r"^(?:local)?rule ", result.stdout, flags=re.MULTILINE)[1:]:
         rule = block.split(":", 1)[0]
-        shard = re.search(r"shard=(\d{3})", block)
-        jobs.add((rule, shard.group(1) if shard else ""))
+        which = re.search(r"(?:shard|model)=(\w+)", block)
+        jobs.add((rule, which.group(1) if which else ""))
     return jobs
 
 
@@ -86,7 +86,7 @@ def test_touching_a_library_module_reruns_exactly_the_rules_that_import_it(workf
     # audio.py is imported by the scripts of logmel, mfcc, spectrograms and rawwave
     for rule in ("logmel", "mfcc", "spectrograms", "rawwave"):
         assert {shard for r, shard in jobs if r == rule} == shards
-    downstream = {"embed", "mfcc_length", "train", "evaluate", "summary", "all"}
+    downstream = {"embed", "mfcc_length", "train", "train_knn", "evaluate", "summary", "all"}
     assert rules_of(jobs) == {"logmel", "mfcc", "spectrograms", "rawwave"} | downstream
     assert nothing_to_do(workflow)
 
@@ -95,8 +95,9 @@ def test_changing_n_mfcc_reruns_the_mfcc_stage_and_its_readers_only(workflow):
     (workflow / "n_mfcc_13.yaml").write_text("mfcc:\n  n_mfcc: 13\n")
     jobs = planned_jobs(workflow, "--configfile", "config.yaml", "n_mfcc_13.yaml")
     assert {shard for rule, shard in jobs if rule == "mfcc"} == {f"{i:03d}" for i in range(N_SHARDS)}
-    assert rules_of(jobs) == {"mfcc", "mfcc_length", "all"}
-    assert not rules_of(jobs) & {"wav", "frames", "logmel", "embed", "probe", "train"}
+    assert rules_of(jobs) == {"mfcc", "mfcc_length", "train", "evaluate", "summary", "all"}
+    assert {model for rule, model in jobs if rule in ("train", "evaluate")} == {"fusion"}  # the one model that reads MFCCs
+    assert not rules_of(jobs) & {"wav", "frames", "logmel", "spectrograms", "rawwave", "embed", "probe"}
 
 
 def new_clip_names(count: int, shards: set[str]) -> list[str]:
@@ -131,7 +132,7 @@ def test_adding_five_clips_reruns_only_the_shards_that_receive_them(workflow):
         annotations.write_bytes(original_labels)
         os.utime(annotations, ns=(original_stat.st_atime_ns, original_stat.st_mtime_ns))
     receiving = {shard_of(name, N_SHARDS) for name in names}
-    shard_jobs = {(rule, shard) for rule, shard in jobs if shard}
+    shard_jobs = {(rule, shard) for rule, shard in jobs if shard.isdigit()}
     assert {shard for _, shard in shard_jobs} == receiving
     for rule in ("probe", "wav", "logmel", "mfcc", "spectrograms", "rawwave", "frames", "embed"):
         assert {shard for r, shard in shard_jobs if r == rule} == receiving, rule

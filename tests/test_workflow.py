@@ -106,16 +106,34 @@ def test_mfcc_length_is_the_train_mean_frame_count(run):
     assert length["frames"] == 188 and length["from_split"] == "train"  # 6 s clips: 1 + 96000 // 512
 
 
-def test_model_outputs_and_metrics(run):
+MODELS = ["vggish_head", "clip_cnn", "clip_cam_cnn", "summary_cnn", "summary_cam_cnn", "rawwav_cam_cnn", "fusion", "knn"]
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_every_model_trains_and_writes_its_outputs(run, model):
     manifest = read_manifest(run / "manifest.tsv")
-    model_dir = run / "models" / "vggish_head"
-    assert (model_dir / "model.keras").stat().st_size > 0
-    history = pd.read_csv(model_dir / "history.csv")
-    assert {"loss", "val_loss", "one_minus_mae", "val_one_minus_mae"} <= set(history.columns)
-    assert 1 <= len(history) <= TINY["models"]["vggish_head"]["max_epochs"]
+    model_dir = run / "models" / model
+    if model == "knn":
+        assert (model_dir / "model.pkl").stat().st_size > 0
+    else:
+        assert (model_dir / "model.keras").stat().st_size > 0
+        history = pd.read_csv(model_dir / "history.csv")
+        assert {"loss", "val_loss", "one_minus_mae", "val_one_minus_mae"} <= set(history.columns)
+        assert len(history) == TINY["models"][model]["max_epochs"]
     for split in SPLITS:
         predictions = pd.read_csv(model_dir / f"predictions_{split}.csv")
         assert sorted(predictions["clip_id"]) == sorted(manifest.loc[manifest["split"] == split, "clip_id"])
+        assert np.isfinite(predictions[[f"{t}_pred" for t in TRAITS]].to_numpy()).all()
+    metrics = json.loads((model_dir / "metrics.json").read_text())
+    assert metrics["model"] == model and set(metrics["splits"]) == set(SPLITS)
+    assert 0 < metrics["splits"]["test"]["model"]["mean"]["pred_std"] < 1
+
+
+def test_sigmoid_models_predict_in_the_unit_interval_and_metrics_use_the_train_mean(run):
+    manifest = read_manifest(run / "manifest.tsv")
+    model_dir = run / "models" / "vggish_head"
+    for split in SPLITS:
+        predictions = pd.read_csv(model_dir / f"predictions_{split}.csv")
         assert predictions[[f"{t}_pred" for t in TRAITS]].stack().between(0, 1).all()
     metrics = json.loads((model_dir / "metrics.json").read_text())
     train_means = manifest.loc[manifest["split"] == "train", list(TRAITS)].mean()
@@ -129,7 +147,8 @@ def test_model_outputs_and_metrics(run):
 def test_summary_flags_the_untrained_vggish_and_lists_exclusions(run):
     text = (run / "summary.md").read_text()
     assert "WITHOUT pretrained weights" in text
-    assert "noise ceiling" in text and "train-mean baseline" in text and "| vggish_head |" in text
+    assert "noise ceiling" in text and "train-mean baseline" in text
+    assert all(f"| {model} |" in text for model in MODELS)
     for clip_id in read_manifest(run / "excluded.tsv")["clip_id"]:
         assert clip_id in text
 
@@ -146,7 +165,8 @@ def test_changing_one_clip_reruns_only_its_shard(run, planned):
     output = result.stdout + result.stderr
     shard_jobs = {line.split("shard=")[1].strip() for line in output.splitlines() if "shard=" in line}
     assert shard_jobs == {shard_of(clip.clip_id, N_SHARDS)}
-    for rule in ("probe", "wav", "logmel", "mfcc", "spectrograms", "rawwave", "frames", "embed", "manifest", "train", "summary"):
+    for rule in ("probe", "wav", "logmel", "mfcc", "spectrograms", "rawwave", "frames", "embed", "manifest", "train",
+                 "train_knn", "summary"):
         assert f"rule {rule}:" in output, rule
     assert "rule synthesize:" not in output
 
