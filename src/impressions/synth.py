@@ -94,8 +94,8 @@ class ClipPlan:
     relpath : "<split folder>/<clip_id>.mp4", relative to the dataset root
     duration_s : length of the clip (a whole number of frames)
     has_audio : False for the silent extras, which have no audio stream at all
-    kind : "regular", "short" (2.5-4.5 s) or "silent" (no audio stream)
     factors : the hidden factors, N(0, 1), keyed by `FACTOR_NAMES`
+    kind : "regular", "short" (2.5-4.5 s) or "silent" (no audio stream)
     labels : the scores in [0, 1], keyed by `LABELS`
     media_seed : seed of the clip's pixel and audio noise
     """
@@ -277,6 +277,7 @@ def ground_truth(clips: list[ClipPlan], params: dict) -> dict:
             "relpath": c.relpath,
             "duration_s": c.duration_s,
             "has_audio": c.has_audio,
+            "kind": c.kind,
             "factors": c.factors,
             "media": media_values(c.factors),
         }
@@ -473,17 +474,19 @@ def _frames(clip: ClipPlan, width: int, height: int, fps: int, chunk: int = 32) 
     """
     rng = np.random.default_rng([clip.media_seed, 1])
     media = media_values(clip.factors)
-    face = 255 * np.array(colorsys.hsv_to_rgb(media["hue"] / 360, 0.6, 0.85))
-    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
-    semi_x, semi_y = 0.12 * width, 0.32 * height
+    face = np.rint(255 * np.array(colorsys.hsv_to_rgb(media["hue"] / 360, 0.6, 0.85))).astype(np.int16)
+    rows = ((np.arange(height) - height / 2) / (0.32 * height)) ** 2
+    columns = np.arange(width)
     n_frames = round(clip.duration_s * fps)
     for first in range(0, n_frames, chunk):
         t = np.arange(first, min(n_frames, first + chunk)) / fps
         centre = width / 2 + media["motion"] * np.sin(2 * np.pi * SWAY_HZ * t)
-        inside = ((x - centre[:, None, None]) / semi_x) ** 2 + ((y - height / 2) / semi_y) ** 2 <= 1
-        frames = np.where(inside[..., None], face, media["brightness"])
-        frames += rng.integers(-PIXEL_NOISE, PIXEL_NOISE + 1, size=frames.shape)
-        yield np.clip(np.rint(frames), 0, 255).astype(np.uint8)
+        across = ((columns - centre[:, None]) / (0.12 * width)) ** 2
+        inside = across[:, None, :] + rows[None, :, None] <= 1
+        frames = np.full((len(t), height, width, 3), round(media["brightness"]), dtype=np.int16)
+        frames[inside] = face
+        frames += rng.integers(-PIXEL_NOISE, PIXEL_NOISE + 1, size=frames.shape, dtype=np.int16)
+        yield np.clip(frames, 0, 255).astype(np.uint8)
 
 
 def _encode(frames: Iterator[np.ndarray], wav: Path | None, out: Path, params: Mapping) -> None:
