@@ -10,7 +10,7 @@ if SYNTHETIC:
             f"results/{DATASET}/logs/synthesize.log",
         params:
             synthetic=config["synthetic"],
-        threads: workflow.cores
+        threads: 4
         conda:
             "../envs/media.yaml"
         script:

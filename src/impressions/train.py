@@ -183,7 +183,8 @@ def train_model(
     init_model : a trained model whose conv weights start this one (the CAM fine-tune step)
     """
     use_threads(threads)
-    log(f"training {name} on {devices()}")
+    log(f"training {name} on {devices()} (CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', 'unset')}, "
+        f"SLURM_JOB_ID={os.environ.get('SLURM_JOB_ID', 'none')})")
     if tf.config.list_physical_devices("GPU"):
         keras.mixed_precision.set_global_policy("mixed_float16")
     seed_everything(seed)
