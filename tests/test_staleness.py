@@ -80,6 +80,7 @@ def test_touching_a_library_module_reruns_exactly_the_rules_that_import_it(workf
     try:
         module.touch()
         jobs = planned_jobs(workflow)
+        why = snakemake(workflow, "-n").stdout
     finally:
         os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns))
     shards = {f"{i:03d}" for i in range(N_SHARDS)}
@@ -88,6 +89,9 @@ def test_touching_a_library_module_reruns_exactly_the_rules_that_import_it(workf
         assert {shard for r, shard in jobs if r == rule} == shards
     downstream = {"embed", "mfcc_length", "train", "train_knn", "evaluate", "summary", "all"}
     assert rules_of(jobs) == {"logmel", "mfcc", "spectrograms", "rawwave"} | downstream
+    # the dry run says why: each of those jobs' reason names the module
+    reasons = [line for line in why.splitlines() if line.strip().startswith("reason: Updated input files")]
+    assert reasons and all("src/impressions/audio.py" in line for line in reasons)
     assert nothing_to_do(workflow)
 
 
