@@ -9,12 +9,16 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/audio.smk"
 include: "rules/video.smk"
 include: "rules/embed.smk"
 include: "rules/train.smk"
+include: "rules/cam.smk"
 include: "rules/report.smk"
 
 

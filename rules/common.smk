@@ -11,7 +11,7 @@ validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)  # rule scripts import the package through the link scripts/impressions
 
-from impressions import SPLITS, dataset as ds, synth  # noqa: E402
+from impressions import CAM_MODELS, SPLITS, TRAITS, dataset as ds, synth  # noqa: E402
 from impressions.inputs import INPUTS  # noqa: E402
 from impressions.provenance import library_modules  # noqa: E402
 
@@ -20,6 +20,7 @@ SYNTHETIC = config["synthetic"]["enabled"]
 SHARDS = [ds.shard_name(i) for i in range(config["dataset"]["n_shards"])]
 MODELS = config["models"]["enabled"]
 KERAS_MODELS = [m for m in MODELS if m != "knn"]
+CAMS = [m for m in MODELS if m in CAM_MODELS]
 
 
 wildcard_constraints:
@@ -27,6 +28,7 @@ wildcard_constraints:
     shard=r"\d{3}",
     model="|".join(MODELS),
     keras_model="|".join(KERAS_MODELS) or "none",
+    cam_model="|".join(CAMS) or "none",
     split="|".join(SPLITS),
 
 
@@ -102,7 +104,7 @@ def converted_vggish(wildcards):
 
 
 def model_name(wildcards):
-    return wildcards.get("keras_model") or wildcards.get("model")
+    return wildcards.get("keras_model") or wildcards.get("cam_model") or wildcards.get("model")
 
 
 def model_inputs(wildcards):
@@ -124,6 +126,32 @@ def model_params(wildcards):
     return config["models"][model_name(wildcards)]
 
 
+def cam_inputs(wildcards):
+    """A CAM model, its predictions (to rank clips), the caches it reads, and the wavs (envelopes)."""
+    name, root = wildcards.cam_model, f"results/{wildcards.dataset}"
+    (family,) = INPUTS[name].families
+    return {
+        "model": f"{root}/models/{name}/model.keras",
+        "predictions": expand("{root}/models/{name}/predictions_{split}.csv", root=root, name=name, split=SPLITS),
+        "manifest": f"{root}/manifest.tsv",
+        "caches": expand("{root}/features/{family}/{shard}.h5", root=root, family=family, shard=SHARDS),
+        "wav": expand("{root}/wav/{shard}", root=root, shard=SHARDS),
+        "ground_truth": ground_truth(wildcards),
+    }
+
+
+def summary_figures(wildcards):
+    """Every figure of the run: the summary page embeds them and the report needs them built."""
+    root = f"results/{wildcards.dataset}"
+    return {
+        "data_figures": [f"{root}/plots/trait_distributions.png", f"{root}/plots/sample_clips.png"],
+        "training_figures": expand("{root}/plots/{model}/training_curves.png", root=root, model=KERAS_MODELS),
+        "prediction_figures": expand("{root}/plots/{model}/predicted_vs_true.png", root=root, model=MODELS),
+        "cam_profiles": expand("{root}/cam/{model}/profiles.png", root=root, model=CAMS),
+        "cam_galleries": expand("{root}/cam/{model}/gallery_{trait}.png", root=root, model=CAMS, trait=TRAITS),
+    }
+
+
 def metrics_of_all_models(wildcards):
     return expand("results/{dataset}/models/{model}/metrics.json", dataset=wildcards.dataset, model=MODELS)
 
@@ -133,9 +161,9 @@ def ground_truth(wildcards):
 
 
 def final_outputs():
-    """What `snakemake` builds by default: the summary, every model's metrics, every cache."""
+    """What `snakemake` builds by default: the summaries (and through them every figure and model), every cache."""
     return [
-        f"results/{DATASET}/summary.md",
+        *expand("results/{dataset}/summary{ext}", dataset=DATASET, ext=[".md", ".tsv", ".html", "_tables.html"]),
         *expand("results/{dataset}/models/{model}/metrics.json", dataset=DATASET, model=MODELS),
         *expand(
             "results/{dataset}/features/{family}/{shard}.h5",
@@ -144,4 +172,5 @@ def final_outputs():
             shard=SHARDS,
         ),
         f"results/{DATASET}/features/mfcc_length.json",
+        *expand("results/{dataset}/cam/{cam_model}/localisation.json", dataset=DATASET, cam_model=CAMS),
     ]

@@ -49,6 +49,7 @@ rule train_knn:
 rule evaluate:
     input:
         predictions=expand("results/{{dataset}}/models/{{model}}/predictions_{split}.csv", split=SPLITS),
+        ground_truth=ground_truth,
         code=code("evaluate.py"),
     output:
         "results/{dataset}/models/{model}/metrics.json",

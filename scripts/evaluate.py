@@ -1,4 +1,6 @@
-"""Rule evaluate: 1-MAE, MAE and R^2 per split and trait, against the train-mean baseline."""
+"""Rule evaluate: 1-MAE, MAE and R^2 per split and trait, against the train-mean baseline and the ceiling."""
+
+import json
 
 import pandas as pd
 
@@ -6,14 +8,18 @@ from impressions import SPLITS
 from impressions.atomic import write_json
 from impressions.metrics import evaluate
 from impressions.runlog import rule_log
+from impressions.synth import bayes_predictions
 
 with rule_log(snakemake) as log:  # noqa: F821
     predictions = {split: pd.read_csv(path) for split, path in zip(SPLITS, snakemake.input.predictions)}
-    metrics = evaluate(predictions)
+    ceiling = None
+    if snakemake.input.ground_truth:
+        with open(snakemake.input.ground_truth[0]) as handle:
+            ceiling = pd.DataFrame.from_dict(bayes_predictions(json.load(handle)), orient="index")
+        log.info("ceiling: the synthetic generator's Bayes predictor, on the same clips")
+    metrics = evaluate(predictions, ceiling=ceiling)
     metrics["model"] = snakemake.wildcards.model
     for split, result in metrics["splits"].items():
-        log.info(
-            "%s: %d clips, mean 1-MAE %.4f (baseline %.4f)",
-            split, result["n_clips"], result["model"]["mean"]["one_minus_mae"], result["baseline"]["mean"]["one_minus_mae"],
-        )
+        yardsticks = ", ".join(f"{who} {result[who]['mean']['one_minus_mae']:.4f}" for who in ("baseline", "ceiling") if who in result)
+        log.info("%s: %d clips, mean 1-MAE %.4f (%s)", split, result["n_clips"], result["model"]["mean"]["one_minus_mae"], yardsticks)
     write_json(snakemake.output[0], metrics)

@@ -1,32 +1,48 @@
-"""Rule summary: a short human-readable account of the run (summary.md)."""
+"""Rule summary: the comparison of every model (summary.tsv) and the run's page (summary.md, .html, _tables.html)."""
 
 import json
+from pathlib import Path
 
 import h5py
 
-from impressions import summary
-from impressions.atomic import write_text
+from impressions import TRAITS, summary
+from impressions.atomic import write_text, write_tsv
 from impressions.dataset import read_manifest
 from impressions.runlog import rule_log
 
+
+def read_json(path):
+    with open(path) as handle:
+        return json.load(handle)
+
+
 with rule_log(snakemake) as log:  # noqa: F821
+    root = Path(snakemake.output.markdown).parent
     with h5py.File(snakemake.input.embeddings, "r") as h5:
         embedder = json.loads(h5.attrs["params"])["embedder"]
-    metrics = {}
-    for model, path in zip(snakemake.params.models, snakemake.input.metrics):
-        with open(path) as handle:
-            metrics[model] = json.load(handle)
-    ground_truth = None
-    if snakemake.input.ground_truth:
-        with open(snakemake.input.ground_truth[0]) as handle:
-            ground_truth = json.load(handle)
-    text = summary.render(
+    metrics = {model: read_json(path) for model, path in zip(snakemake.params.models, snakemake.input.metrics)}
+    localisations = {model: read_json(path) for model, path in zip(snakemake.params.cams, snakemake.input.localisation)}
+    galleries = iter(snakemake.input.cam_galleries)
+    figures = {
+        "data": [str(Path(p).relative_to(root)) for p in snakemake.input.data_figures],
+        "training": [str(Path(p).relative_to(root)) for p in snakemake.input.training_figures],
+        "predictions": [str(Path(p).relative_to(root)) for p in snakemake.input.prediction_figures],
+        "cam_profiles": {m: str(Path(p).relative_to(root)) for m, p in zip(snakemake.params.cams, snakemake.input.cam_profiles)},
+        "cam_galleries": {m: {t: str(Path(next(galleries)).relative_to(root)) for t in TRAITS} for m in snakemake.params.cams},
+    }
+    page = summary.blocks(
         dataset=snakemake.wildcards.dataset,
         manifest=read_manifest(snakemake.input.manifest),
         excluded=read_manifest(snakemake.input.excluded),
         embedder=embedder,
         metrics=metrics,
-        ground_truth=ground_truth,
+        localisations=localisations,
+        figures=figures,
+        keras_models=snakemake.params.keras_models,
     )
-    write_text(snakemake.output[0], text)
-    log.info("\n%s", text)
+    write_tsv(snakemake.output.table, summary.summary_table(metrics))
+    markdown = summary.to_markdown(page)
+    write_text(snakemake.output.markdown, markdown)
+    write_text(snakemake.output.html, summary.to_html(page, root))
+    write_text(snakemake.output.tables, summary.to_html(summary.without_figures(page), root))
+    log.info("\n%s", markdown)

@@ -21,6 +21,7 @@ from impressions.features import (
     VGGISH_FRONT_END,
     htk_mel_matrix,
     mfcc,
+    vggish_band_edges,
     vggish_examples,
     vggish_log_mel,
 )
@@ -103,6 +104,16 @@ def test_1khz_tone_peaks_in_the_band_containing_1khz():
     expected_band = int(np.argmin(np.abs(centres - _htk_mel(1000.0))))
     log_mel = vggish_log_mel(_tone(1000.0, 1.0))
     assert int(np.argmax(log_mel.mean(axis=0))) == expected_band
+
+
+def test_band_edges_span_the_front_end_and_each_band_peaks_at_its_centre():
+    edges = vggish_band_edges()
+    assert edges.shape == (66,) and edges[0] == pytest.approx(125.0) and edges[-1] == pytest.approx(7500.0)
+    assert np.all(np.diff(edges) > 0)
+    weights = htk_mel_matrix()
+    bin_hz = np.linspace(0, 8000, 257)
+    peaks = bin_hz[np.argmax(weights, axis=0)]
+    assert np.all(np.abs(peaks - edges[1:-1]) <= 8000 / 256)  # within one FFT bin of the centre
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from impressions import TRAITS
@@ -37,3 +38,18 @@ def test_evaluate_perfect_model_and_train_mean_baseline():
 def test_evaluate_needs_train_split():
     with pytest.raises(ValueError, match="train predictions"):
         evaluate({"test": table([[0.5] * 5], [[0.5] * 5])})
+
+
+def test_evaluate_scores_the_ceiling_on_the_models_clips_only():
+    rng = np.random.default_rng(1)
+    train, test = rng.uniform(size=(10, 5)), rng.uniform(size=(4, 5))
+    ids = [f"t{i}" for i in range(4)]
+    best = pd.DataFrame(test + 0.1, index=ids, columns=list(TRAITS))
+    best.loc["unused"] = 0.0  # a clip the model did not see does not count
+    ceiling = pd.concat([pd.DataFrame(train, index=[f"c{i}" for i in range(10)], columns=list(TRAITS)), best])
+    metrics = evaluate({"train": table(train, train), "test": table(test, test, ids)}, ceiling=ceiling)
+    for trait in TRAITS:
+        assert metrics["splits"]["test"]["ceiling"][trait]["mae"] == pytest.approx(0.1)
+        assert metrics["splits"]["train"]["ceiling"][trait]["one_minus_mae"] == pytest.approx(1.0)
+    assert metrics["splits"]["test"]["ceiling"]["mean"]["one_minus_mae"] == pytest.approx(0.9)
+    assert "ceiling" not in evaluate({"train": table(train, train)})["splits"]["train"]

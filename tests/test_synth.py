@@ -245,6 +245,17 @@ def test_ground_truth_describes_the_model_and_the_yardsticks(dataset, clips):
     assert set(truth["clips"]) == {c.clip_id for c in clips}
 
 
+def test_bayes_predictions_from_ground_truth_reproduce_the_ceiling(dataset, clips):
+    root, _ = dataset
+    truth = json.loads((root / synth.GROUND_TRUTH).read_text())
+    bayes = synth.bayes_predictions(truth)
+    assert set(bayes) == {c.clip_id for c in clips}
+    test = [c for c in clips if c.split == "test"]
+    for trait in TRAITS:
+        errors = [abs(c.labels[trait] - bayes[c.clip_id][trait]) for c in test]
+        assert 1 - np.mean(errors) == pytest.approx(truth["splits"]["test"][trait]["ceiling_1mae"], abs=1e-5)
+
+
 def test_regeneration_is_byte_identical(dataset, tmp_path):
     root, _ = dataset
     again = tmp_path / "again"

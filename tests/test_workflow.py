@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from matplotlib import pyplot as plt
 
 from impressions import SPLITS, TRAITS, synth
 from impressions.cache import CacheReader
@@ -142,6 +143,49 @@ def test_sigmoid_models_predict_in_the_unit_interval_and_metrics_use_the_train_m
     for split in SPLITS:
         for who in ("model", "baseline"):
             assert 0.5 < metrics["splits"][split][who]["mean"]["one_minus_mae"] <= 1.0
+
+
+CAM_INPUTS = {"clip_cam_cnn": ("spectrogram", "clip_spectrogram"), "summary_cam_cnn": ("spectrogram", "summary_spectrogram"),
+              "rawwav_cam_cnn": ("rawwave", "rawwave_fft")}
+
+
+@pytest.mark.parametrize("model", sorted(CAM_INPUTS))
+def test_trained_cam_models_satisfy_the_cam_identity_on_cached_inputs(run, model):
+    """Mean CAM + bias = the model's output, from the trained model and the cache, independently of cams.h5's code."""
+    import h5py
+    import keras
+
+    trained = keras.saving.load_model(run / "models" / model / "model.keras", compile=False)
+    maps_and_output = keras.Model(trained.inputs, [trained.get_layer("gap").input, trained.output])
+    kernel, bias = trained.get_layer("traits").get_weights()
+    manifest = read_manifest(run / "manifest.tsv").set_index("clip_id")
+    family, feature = CAM_INPUTS[model]
+    with h5py.File(run / "cam" / model / "cams.h5", "r") as h5:
+        test_clips = set(manifest.index[manifest["split"] == "test"])
+        for trait in TRAITS:
+            ranked = list(h5[trait].attrs["clips"])
+            assert len(ranked) == len(set(ranked)) == min(20, len(test_clips)) and set(ranked) <= test_clips
+            predictions = [h5[trait][clip].attrs["prediction"] for clip in ranked]
+            assert predictions == sorted(predictions, reverse=True)
+        clip = h5["neuroticism"].attrs["clips"][0]
+        stored = h5["neuroticism"][clip]
+        with CacheReader(run / "features" / family / f"{manifest.loc[clip, 'shard']}.h5") as cache:
+            x = cache.get(feature, clip)
+            x = x[: int(cache.get("n_real_seconds", clip)[0])] if model == "clip_cam_cnn" else x[np.newaxis]
+        features, outputs = (np.asarray(a, np.float64) for a in maps_and_output([x], training=False))
+        cams = np.einsum("...k,kt->...t", features, kernel.astype(np.float64))
+        space = tuple(range(1, cams.ndim - 1))
+        np.testing.assert_allclose(cams.mean(axis=space) + bias, outputs, atol=1e-5)
+        t = TRAITS.index("neuroticism")
+        np.testing.assert_allclose(stored["cam_small"][...], cams[..., t], atol=1e-5)
+        assert stored.attrs["model_output"] == pytest.approx(outputs[:, t].mean(), abs=1e-5)
+        assert stored["cam"].shape == stored["input"].shape[: stored["cam"].ndim]
+        assert json.loads(h5.attrs["params"])["identity_max_abs_error"] < 1e-4
+    localisation = json.loads((run / "cam" / model / "localisation.json").read_text())
+    assert localisation["hidden_band"]["trait"] == "neuroticism" and set(localisation["traits"]) == set(TRAITS)
+    for trait in TRAITS:
+        image = plt.imread(run / "cam" / model / f"gallery_{trait}.png")
+        assert image.shape[0] > 300 and image.shape[1] > 1000
 
 
 def test_summary_flags_the_untrained_vggish_and_lists_exclusions(run):

@@ -248,6 +248,13 @@ def _hz_to_htk_mel(hz: np.ndarray | float) -> np.ndarray:
     return 1127.0 * np.log1p(np.asarray(hz, dtype=np.float64) / 700.0)
 
 
+def vggish_band_edges() -> np.ndarray:
+    """Edges of the VGGish mel bands in Hz, (n_mels + 2,): band b rises from edges[b], peaks at
+    edges[b + 1] and falls to edges[b + 2] (what a spectrogram's band axis means in Hz)."""
+    mels = np.linspace(_hz_to_htk_mel(VGGISH_FRONT_END["fmin"]), _hz_to_htk_mel(VGGISH_FRONT_END["fmax"]), VGGISH_FRONT_END["n_mels"] + 2)
+    return 700.0 * np.expm1(mels / 1127.0)
+
+
 def _periodic_hann(length: int) -> np.ndarray:
     """Hann window of period `length` (``np.hanning(length + 1)[:-1]``), as VGGish uses."""
     return 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(length) / length)

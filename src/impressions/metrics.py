@@ -45,15 +45,22 @@ def _mean_of(per_target: dict[str, dict[str, float]]) -> dict[str, float]:
     return {key: float(np.mean([m[key] for m in per_target.values()])) for key in keys}
 
 
-def evaluate(predictions: dict[str, pd.DataFrame], targets=TRAITS) -> dict:
-    """Metrics per split, per target and averaged over targets, for the model and the baseline.
+def evaluate(predictions: dict[str, pd.DataFrame], targets=TRAITS, ceiling: pd.DataFrame | None = None) -> dict:
+    """Metrics per split, per target and averaged over targets, for the model and its yardsticks.
 
     The baseline predicts, for every clip, the mean label of the training split (taken from the
-    train predictions table), which scores about 0.88 mean 1-MAE on ChaLearn.
+    train predictions table), which scores about 0.88 mean 1-MAE on ChaLearn. The ceiling, when
+    the best possible predictions are known (the synthetic dataset's Bayes predictor), is
+    scored on the same clips as the model.
+
+    Parameters
+    ----------
+    ceiling : the best possible prediction of every target, indexed by clip id, or None
 
     Returns
     -------
-    dict: {split: {"n_clips", "model": {target | "mean": metrics}, "baseline": {...}}}
+    dict: {"splits": {split: {"n_clips", "model": {target | "mean": metrics}, "baseline": {...}
+    [, "ceiling": {...}]}}, "train_means", "targets"}
     """
     if "train" not in predictions:
         raise ValueError("the train predictions are needed for the train-mean baseline")
@@ -67,4 +74,8 @@ def evaluate(predictions: dict[str, pd.DataFrame], targets=TRAITS) -> dict:
         model["mean"] = _mean_of(model)
         baseline["mean"] = _mean_of(baseline)
         result[split] = {"n_clips": int(len(table)), "model": model, "baseline": baseline}
+        if ceiling is not None:
+            best = ceiling.loc[table["clip_id"]]
+            result[split]["ceiling"] = {t: score(table[true_column(t)].to_numpy(), best[t].to_numpy()) for t in targets}
+            result[split]["ceiling"]["mean"] = _mean_of(result[split]["ceiling"])
     return {"splits": result, "train_means": train_means, "targets": list(targets)}

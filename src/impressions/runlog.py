@@ -28,6 +28,9 @@ def rule_log(snakemake) -> Iterator[logging.Logger]:
     log = logging.getLogger(f"impressions.rule.{snakemake.rule}")
     wildcards = ", ".join(f"{k}={v}" for k, v in snakemake.wildcards.items())
     log.info("rule %s (%s) started with %d thread(s)", snakemake.rule, wildcards or "no wildcards", snakemake.threads)
+    for name, value in snakemake.input.items():
+        if name != "code":  # the library modules listed for staleness, not data
+            log.info("read %s: %s", name, _files(value))
     started = time.perf_counter()
     try:
         yield log
@@ -39,7 +42,22 @@ def rule_log(snakemake) -> Iterator[logging.Logger]:
         raise
     else:
         for path in snakemake.output:
-            log.info("wrote %s", path)
+            log.info("wrote %s (%s)", path, _size(path))
         log.info("rule %s finished in %.1f s", snakemake.rule, time.perf_counter() - started)
     finally:
         logging.shutdown()
+
+
+def _files(value) -> str:
+    """An input named in the log: its path, or how many files and the first one."""
+    files = [value] if isinstance(value, str) else list(value)
+    if len(files) == 1:
+        return str(files[0])
+    return f"{len(files)} files ({files[0]}, ...)" if files else "none"
+
+
+def _size(path: str) -> str:
+    """A written output's size, or a folder's file count, for the log."""
+    if os.path.isdir(path):
+        return f"{sum(len(files) for _, _, files in os.walk(path))} files"
+    return f"{os.path.getsize(path) / 1e6:.2f} MB" if os.path.exists(path) else "missing"

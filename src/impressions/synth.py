@@ -229,6 +229,11 @@ def scores(factors: Mapping[str, float], signal_r2: float, noise: Mapping[str, f
     return result
 
 
+def bayes_predictions(truth: Mapping) -> dict[str, dict[str, float]]:
+    """The Bayes predictor's scores of every clip of a ground_truth.json: the ceiling's predictions."""
+    return {clip_id: scores(clip["factors"], truth["model"]["signal_r2"]) for clip_id, clip in truth["clips"].items()}
+
+
 def reference_metrics(clips: list[ClipPlan], signal_r2: float) -> dict[str, dict[str, dict[str, float]]]:
     """The baseline and ceiling 1-MAE per split and label, the yardsticks for any model.
 

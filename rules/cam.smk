@@ -1,0 +1,37 @@
+# Class activation maps: where in the spectrogram (or in time) each CAM model heard each trait.
+
+
+rule cam:
+    input:
+        unpack(cam_inputs),
+        code=code("cam.py"),
+    output:
+        maps="results/{dataset}/cam/{cam_model}/cams.h5",
+        localisation="results/{dataset}/cam/{cam_model}/localisation.json",
+        profiles=report(
+            "results/{dataset}/cam/{cam_model}/profiles.png",
+            caption="../report/cam_profiles.rst",
+            category="4. CAM maps",
+            subcategory="{cam_model}",
+            labels={"model": "{cam_model}", "figure": "profiles: all traits"},
+        ),
+        **{
+            f"gallery_{trait}": report(
+                f"results/{{dataset}}/cam/{{cam_model}}/gallery_{trait}.png",
+                caption="../report/cam_gallery.rst",
+                category="4. CAM maps",
+                subcategory="{cam_model}",
+                labels={"model": "{cam_model}", "figure": f"gallery: {trait}"},
+            )
+            for trait in TRAITS
+        },
+    log:
+        "results/{dataset}/logs/cam/{cam_model}.log",
+    params:
+        settings=model_params,
+        cam=config["cam"],
+    threads: 2
+    conda:
+        "../envs/tensorflow.yaml"
+    script:
+        "../scripts/cam.py"

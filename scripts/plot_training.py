@@ -1,0 +1,11 @@
+"""Rule plot_training: one Keras model's loss and 1-MAE per epoch, training and validation."""
+
+import pandas as pd
+
+from impressions import plots
+from impressions.runlog import rule_log
+
+with rule_log(snakemake) as log:  # noqa: F821
+    history = pd.read_csv(snakemake.input.history)
+    log.info("%d epochs; best validation 1-MAE %.4f", len(history), history["val_one_minus_mae"].max())
+    plots.save(plots.training_curves(history, snakemake.wildcards.keras_model), snakemake.output[0])
