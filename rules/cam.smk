@@ -31,6 +31,8 @@ rule cam:
         settings=model_params,
         cam=config["cam"],
     threads: 2
+    benchmark:
+        "results/{dataset}/benchmarks/cam/{cam_model}.tsv"
     conda:
         "../envs/tensorflow.yaml"
     script:

@@ -21,6 +21,10 @@ SHARDS = [ds.shard_name(i) for i in range(config["dataset"]["n_shards"])]
 MODELS = config["models"]["enabled"]
 KERAS_MODELS = [m for m in MODELS if m != "knn"]
 CAMS = [m for m in MODELS if m in CAM_MODELS]
+for _name in CAMS:  # refused now rather than after training: a CAM needs a linear output
+    if config["models"][_name]["output_activation"] != "linear":
+        raise ValueError(f"models.{_name}.output_activation must be 'linear' for class activation maps; "
+                         f"set it so, or take {_name} out of models.enabled")
 
 
 wildcard_constraints:
@@ -127,7 +131,8 @@ def model_params(wildcards):
 
 
 def cam_inputs(wildcards):
-    """A CAM model, its predictions (to rank clips), the caches it reads, and the wavs (envelopes)."""
+    """A CAM model, its predictions (to rank clips), the caches it reads, and (raw-wave model) the
+    wavs its maps are drawn over."""
     name, root = wildcards.cam_model, f"results/{wildcards.dataset}"
     (family,) = INPUTS[name].families
     return {
@@ -135,7 +140,7 @@ def cam_inputs(wildcards):
         "predictions": expand("{root}/models/{name}/predictions_{split}.csv", root=root, name=name, split=SPLITS),
         "manifest": f"{root}/manifest.tsv",
         "caches": expand("{root}/features/{family}/{shard}.h5", root=root, family=family, shard=SHARDS),
-        "wav": expand("{root}/wav/{shard}", root=root, shard=SHARDS),
+        "wav": expand("{root}/wav/{shard}", root=root, shard=SHARDS) if family == "rawwave" else [],
         "ground_truth": ground_truth(wildcards),
     }
 

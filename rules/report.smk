@@ -39,6 +39,7 @@ rule plot_training:
             "results/{dataset}/plots/{keras_model}/training_curves.png",
             caption="../report/training_curves.rst",
             category="2. Training",
+            subcategory="{keras_model}",
             labels={"model": "{keras_model}", "figure": "training curves"},
         ),
     log:
@@ -58,6 +59,7 @@ rule plot_predictions:
             "results/{dataset}/plots/{model}/predicted_vs_true.png",
             caption="../report/predicted_vs_true.rst",
             category="3. Predictions",
+            subcategory="{model}",
             labels={"model": "{model}", "figure": "predicted vs true (test)"},
         ),
     log:

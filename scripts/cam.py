@@ -1,15 +1,10 @@
 """Rule cam: one CAM model's maps of each trait's top clips, as HDF5, galleries and profiles."""
 
-import json
-
 from impressions.cam_run import write_cams
 from impressions.runlog import rule_log
+from impressions.synth import read_ground_truth
 
 with rule_log(snakemake) as log:  # noqa: F821
-    ground_truth = None
-    if snakemake.input.ground_truth:
-        with open(snakemake.input.ground_truth[0]) as handle:
-            ground_truth = json.load(handle)
     write_cams(
         snakemake.wildcards.cam_model,
         model_path=snakemake.input.model,
@@ -19,7 +14,8 @@ with rule_log(snakemake) as log:  # noqa: F821
         wav_dirs=list(snakemake.input.wav),
         settings=snakemake.params.settings,
         cam_settings=snakemake.params.cam,
-        ground_truth=ground_truth,
+        ground_truth=read_ground_truth(snakemake.input.ground_truth),
         outputs=snakemake.output,
+        threads=snakemake.threads,
         log=log.info,
     )

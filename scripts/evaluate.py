@@ -1,21 +1,18 @@
 """Rule evaluate: 1-MAE, MAE and R^2 per split and trait, against the train-mean baseline and the ceiling."""
 
-import json
-
 import pandas as pd
 
 from impressions import SPLITS
 from impressions.atomic import write_json
 from impressions.metrics import evaluate
 from impressions.runlog import rule_log
-from impressions.synth import bayes_predictions
+from impressions.synth import bayes_predictions, read_ground_truth
 
 with rule_log(snakemake) as log:  # noqa: F821
     predictions = {split: pd.read_csv(path) for split, path in zip(SPLITS, snakemake.input.predictions)}
-    ceiling = None
-    if snakemake.input.ground_truth:
-        with open(snakemake.input.ground_truth[0]) as handle:
-            ceiling = pd.DataFrame.from_dict(bayes_predictions(json.load(handle)), orient="index")
+    ceiling, truth = None, read_ground_truth(snakemake.input.ground_truth)
+    if truth is not None:
+        ceiling = pd.DataFrame.from_dict(bayes_predictions(truth), orient="index")
         log.info("ceiling: the synthetic generator's Bayes predictor, on the same clips")
     metrics = evaluate(predictions, ceiling=ceiling)
     metrics["model"] = snakemake.wildcards.model

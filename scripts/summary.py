@@ -5,7 +5,7 @@ from pathlib import Path
 
 import h5py
 
-from impressions import TRAITS, summary
+from impressions import summary
 from impressions.atomic import write_text, write_tsv
 from impressions.dataset import read_manifest
 from impressions.runlog import rule_log
@@ -22,13 +22,15 @@ with rule_log(snakemake) as log:  # noqa: F821
         embedder = json.loads(h5.attrs["params"])["embedder"]
     metrics = {model: read_json(path) for model, path in zip(snakemake.params.models, snakemake.input.metrics)}
     localisations = {model: read_json(path) for model, path in zip(snakemake.params.cams, snakemake.input.localisation)}
-    galleries = iter(snakemake.input.cam_galleries)
+    galleries = {}  # model -> trait -> path, from the paths cam/<model>/gallery_<trait>.png
+    for path in map(Path, snakemake.input.cam_galleries):
+        galleries.setdefault(path.parent.name, {})[path.stem.removeprefix("gallery_")] = str(path.relative_to(root))
     figures = {
         "data": [str(Path(p).relative_to(root)) for p in snakemake.input.data_figures],
         "training": [str(Path(p).relative_to(root)) for p in snakemake.input.training_figures],
         "predictions": [str(Path(p).relative_to(root)) for p in snakemake.input.prediction_figures],
         "cam_profiles": {m: str(Path(p).relative_to(root)) for m, p in zip(snakemake.params.cams, snakemake.input.cam_profiles)},
-        "cam_galleries": {m: {t: str(Path(next(galleries)).relative_to(root)) for t in TRAITS} for m in snakemake.params.cams},
+        "cam_galleries": galleries,
     }
     page = summary.blocks(
         dataset=snakemake.wildcards.dataset,

@@ -23,6 +23,7 @@ from impressions.cam import (
 )
 from impressions.cam_figures import gallery, profile_figure
 from impressions.cam_run import envelope
+from impressions.errors import InputError
 from impressions.metrics import prediction_table
 from impressions.models import build
 
@@ -64,7 +65,7 @@ def test_identity_error_measures_the_gap_to_the_outputs():
 
 
 def test_output_weights_refuse_a_sigmoid_output():
-    with pytest.raises(ValueError, match="linear output"):
+    with pytest.raises(InputError, match="output_activation: linear"):
         output_weights(build("summary_cam_cnn", output_activation="sigmoid", **SMALL["summary_cam_cnn"]))
 
 
@@ -124,17 +125,23 @@ def test_localisation_of_a_map_on_the_cue_is_all_inside_and_of_a_flat_map_is_the
     result = localisation(on_cue, frame_s, BAND)
     assert result["band_mass"] == pytest.approx(1) and result["box_mass"] == pytest.approx(1) and result["time_mass"] == pytest.approx(1)
     assert result["peak_in_band"] and 1800 <= result["peak_band_hz"] <= 2600 and 1 <= result["peak_time_s"] < 4
+    assert 1800 <= result["cue_peak_band_hz"] <= 2600
     assert result["band_share"] == pytest.approx(in_band.mean()) and 0 < result["band_share"] < 0.2
     flat = localisation(profiles([np.ones((208, 64))]), frame_s, BAND)
     assert flat["band_mass"] == pytest.approx(flat["band_share"]) and flat["box_mass"] == pytest.approx(flat["box_share"])
     assert flat["time_mass"] == pytest.approx(flat["time_share"]) == pytest.approx(in_time.mean())
     assert set(localisation(on_cue, frame_s, None)) == {"peak_time_s", "peak_band_hz"}
+    low_all_clip = np.zeros((208, 64))
+    low_all_clip[:, 5] = 1.0  # a cue over the whole clip in a low band (like pitch) ...
+    low_all_clip[in_time] += 1.5 * in_band  # ... and a stronger but shorter one on the hidden cue
+    both = localisation(profiles([low_all_clip]), frame_s, BAND)
+    assert both["peak_band_hz"] < 500 and 1800 <= both["cue_peak_band_hz"] <= 2600 and not both["peak_in_band"]
     one_d = localisation(profiles([in_time.astype(float)]), frame_s, BAND)
     assert set(one_d) == {"peak_time_s", "time_mass", "time_share"} and one_d["time_mass"] == pytest.approx(1)
 
 
 def test_views_time_each_model_from_its_cache_parameters():
-    assert view("clip_cam_cnn", SPECTROGRAM_PARAMS) == CamView(0.01, True, per_second=True)
+    assert view("clip_cam_cnn", SPECTROGRAM_PARAMS) == CamView(0.01, True)
     assert view("summary_cam_cnn", SPECTROGRAM_PARAMS).frame_s == pytest.approx(0.06)
     assert view("rawwav_cam_cnn", RAWWAVE_PARAMS) == CamView(0.032, False)
 

@@ -7,7 +7,7 @@ from matplotlib.text import Text
 
 from impressions import TRAITS
 from impressions.metrics import prediction_table
-from impressions.plots import BINS, predicted_vs_true, sample_clips, save, trait_distributions, training_curves
+from impressions.plots import BINS, pick_samples, predicted_vs_true, sample_clips, save, trait_distributions, training_curves
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -228,3 +228,12 @@ def test_predicted_vs_true_r2_is_not_available_for_one_clip():
         error = abs(table[f"{trait}_true"].iloc[0] - table[f"{trait}_pred"].iloc[0])
         assert ax.get_title() == f"{trait}\n1-MAE {1 - error:.3f}, R² n/a"
     assert "(1 clip)" in fig.get_suptitle()
+
+
+def test_pick_samples_spans_the_training_annotations_lowest_middle_highest():
+    table = pd.DataFrame({"clip_id": [f"c{i}" for i in range(7)], "split": ["train"] * 5 + ["test"] * 2})
+    for i, trait in enumerate(TRAITS):
+        table[trait] = [0.5, 0.1, 0.9, 0.3, 0.7, 0.0, 1.0]
+    assert pick_samples(table) == ["c1", "c0", "c2"]  # means 0.1, 0.5, 0.9 among the train clips
+    assert pick_samples(table.head(2)) == ["c1", "c0"]
+    assert pick_samples(table[table["split"] == "test"], n=1) == ["c5"]  # no train clip: any split

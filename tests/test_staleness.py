@@ -87,7 +87,8 @@ def test_touching_a_library_module_reruns_exactly_the_rules_that_import_it(workf
     # audio.py is imported by the scripts of logmel, mfcc, spectrograms and rawwave
     for rule in ("logmel", "mfcc", "spectrograms", "rawwave"):
         assert {shard for r, shard in jobs if r == rule} == shards
-    downstream = {"embed", "mfcc_length", "train", "train_knn", "evaluate", "summary", "all"}
+    downstream = {"embed", "mfcc_length", "train", "train_knn", "evaluate", "cam", "plot_dataset", "plot_training", "plot_predictions",
+                  "summary", "all"}
     assert rules_of(jobs) == {"logmel", "mfcc", "spectrograms", "rawwave"} | downstream
     # the dry run says why: each of those jobs' reason names the module
     reasons = [line for line in why.splitlines() if line.strip().startswith("reason: Updated input files")]
@@ -99,8 +100,9 @@ def test_changing_n_mfcc_reruns_the_mfcc_stage_and_its_readers_only(workflow):
     (workflow / "n_mfcc_13.yaml").write_text("mfcc:\n  n_mfcc: 13\n")
     jobs = planned_jobs(workflow, "--configfile", "config.yaml", "n_mfcc_13.yaml")
     assert {shard for rule, shard in jobs if rule == "mfcc"} == {f"{i:03d}" for i in range(N_SHARDS)}
-    assert rules_of(jobs) == {"mfcc", "mfcc_length", "train", "evaluate", "summary", "all"}
-    assert {model for rule, model in jobs if rule in ("train", "evaluate")} == {"fusion"}  # the one model that reads MFCCs
+    assert rules_of(jobs) == {"mfcc", "mfcc_length", "train", "evaluate", "plot_dataset", "plot_training", "plot_predictions", "summary", "all"}
+    # fusion is the one model that reads MFCCs; the sample clips figure shows them
+    assert {model for rule, model in jobs if rule in ("train", "evaluate", "plot_training", "plot_predictions")} == {"fusion"}
     assert not rules_of(jobs) & {"wav", "frames", "logmel", "spectrograms", "rawwave", "embed", "probe"}
 
 

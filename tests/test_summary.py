@@ -33,12 +33,27 @@ def metrics():
 def test_comparison_ranks_models_by_mean_and_ends_with_the_yardsticks(metrics):
     table = comparison(metrics)
     assert list(table.index) == ["vggish_head", "fusion", "knn", "train-mean baseline", "noise ceiling (ground truth)"]
-    assert list(table.columns) == [*TRAITS, "mean", "R²", "MAE", "sd ratio"]
+    assert list(table.columns) == ["clips", *TRAITS, "mean", "R²", "MAE", "sd ratio"]
     test = metrics["fusion"]["splits"]["test"]
     assert table.loc["fusion", "neuroticism"] == test["model"]["neuroticism"]["one_minus_mae"]
     assert table.loc["fusion", "R²"] == test["model"]["mean"]["r2"]
     assert table.loc["noise ceiling (ground truth)", "mean"] == pytest.approx(0.99)
     assert table.loc["train-mean baseline", "sd ratio"] == pytest.approx(0.0)
+
+
+def test_yardsticks_come_from_the_model_scored_on_most_clips_and_fewer_is_said(metrics):
+    from impressions.summary import fewer_clips
+
+    short = model_metrics(0.05, seed=3)
+    short["splits"]["test"]["n_clips"] = 6
+    short["splits"]["test"]["baseline"]["mean"]["one_minus_mae"] = 0.0  # would show if its yardsticks were used
+    metrics = {"clip_cnn": short, **metrics}
+    table = comparison(metrics)
+    assert table.loc["train-mean baseline", "clips"] == 8 and table.loc["clip_cnn", "clips"] == 6
+    assert table.loc["train-mean baseline", "mean"] == metrics["knn"]["splits"]["test"]["baseline"]["mean"]["one_minus_mae"]
+    assert fewer_clips(metrics) == {"clip_cnn": 6}
+    assert "fewer test clips than the yardsticks (the rest are in `models/<model>/excluded.tsv`): clip_cnn (6)." in to_markdown(
+        blocks(**page_inputs(metrics)))
 
 
 def test_summary_table_has_every_model_and_yardstick_on_every_split(metrics):
@@ -53,14 +68,17 @@ LOCALISATION = {
     "model": "summary_cam_cnn",
     "hidden_band": {"trait": "neuroticism", "low_hz": 1800.0, "high_hz": 2600.0, "start_s": 1.0, "end_s": 4.0},
     "traits": {t: {"band_mass": 0.3 if t == "neuroticism" else 0.1, "band_share": 0.125, "box_mass": 0.1, "box_share": 0.03,
-                   "peak_band_hz": 2200.0, "peak_in_band": True, "time_mass": 0.5, "time_share": 0.24, "peak_time_s": 2.0} for t in TRAITS},
+                   "peak_band_hz": 2200.0, "peak_in_band": True, "cue_peak_band_hz": 2000.0, "time_mass": 0.5 if t == "neuroticism" else 0.3,
+                   "time_share": 0.24, "peak_time_s": 2.0} for t in TRAITS},
 }
 
 
 def test_cam_table_sets_the_hidden_traits_mass_against_its_share_and_the_other_traits():
     one_d = {"hidden_band": LOCALISATION["hidden_band"], "traits": {t: {"time_mass": 0.6, "time_share": 0.23, "peak_time_s": 2.5} for t in TRAITS}}
     table = cam_table({"summary_cam_cnn": LOCALISATION, "rawwav_cam_cnn": one_d})
-    assert table.loc["summary_cam_cnn", "band mass"] == 0.3 and table.loc["summary_cam_cnn", "other traits' band mass"] == pytest.approx(0.1)
+    assert table.loc["summary_cam_cnn", "band mass"] == 0.3 and table.loc["summary_cam_cnn", "band mass, other traits"] == pytest.approx(0.1)
+    assert table.loc["summary_cam_cnn", "time mass, other traits"] == pytest.approx(0.3)
+    assert table.loc["summary_cam_cnn", "peak band during the cue (Hz)"] == 2000.0
     assert table.loc["rawwav_cam_cnn", "time mass"] == 0.6 and np.isnan(table.loc["rawwav_cam_cnn", "band mass"])
     assert cam_table({"x": {"hidden_band": None, "traits": {}}}).empty
 

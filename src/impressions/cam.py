@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from impressions.errors import InputError
 from impressions.features import vggish_band_edges
 from impressions.metrics import pred_column, true_column
 
@@ -30,13 +31,10 @@ class CamView:
     ----------
     frame_s : seconds per frame along the displayed time axis
     spectrogram : True for (time, mel band) inputs, False for the 1-D raw-wave model (time only)
-    per_second : the model sees one 0.96 s patch at a time; a clip's map is its patches' maps
-        laid end to end
     """
 
     frame_s: float
     spectrogram: bool
-    per_second: bool = False
 
 
 def view(model: str, params: dict) -> CamView:
@@ -44,9 +42,7 @@ def view(model: str, params: dict) -> CamView:
     if model == "rawwav_cam_cnn":
         return CamView(frame_s=params["hop_length"] / params["sample_rate"], spectrogram=False)
     hop = params["vggish_front_end"]["hop_s"]
-    if model == "clip_cam_cnn":
-        return CamView(frame_s=hop, spectrogram=True, per_second=True)
-    return CamView(frame_s=hop * params["summary_pool"], spectrogram=True)
+    return CamView(frame_s=hop if model == "clip_cam_cnn" else hop * params["summary_pool"], spectrogram=True)
 
 
 def feature_model(model: keras.Model) -> keras.Model:
@@ -58,7 +54,8 @@ def output_weights(model: keras.Model) -> tuple[np.ndarray, np.ndarray]:
     """The ``traits`` layer's kernel (K, 5) and bias (5,), refused unless its activation is linear."""
     layer = model.get_layer("traits")
     if layer.activation is not keras.activations.linear:
-        raise ValueError(f"{model.name}: CAMs need a linear output layer, found {layer.activation.__name__}")
+        raise InputError(f"{model.name}: class activation maps need a linear output layer, found {layer.activation.__name__}; "
+                         f"set models.{model.name}.output_activation: linear")
     kernel, bias = layer.get_weights()
     return kernel.astype(np.float64), bias.astype(np.float64)
 
@@ -95,7 +92,7 @@ def upsample(maps: np.ndarray, size: tuple[int, ...]) -> np.ndarray:
 class ClipCam:
     """One clip's maps for every trait."""
 
-    display: np.ndarray  # the input as drawn: (time, bands) spectrogram, or (time,) envelope
+    display: np.ndarray  # the input laid out in time: (time, bands) log-mel, or (time, bins) raw-wave FFT
     maps: np.ndarray  # (time, bands, traits) or (time, traits), upsampled, model output units
     small: np.ndarray  # the maps at the conv block's resolution, instances stacked
     outputs: np.ndarray  # (traits,) the model's output for the clip (mean over its instances)
@@ -193,6 +190,7 @@ def localisation(profile: dict[str, np.ndarray], frame_s: float, band: dict | No
             "box_mass": _share(profile["mean_map"], box),
             "box_share": float(box.mean()),
             "peak_in_band": bool(in_band[peak]),
+            "cue_peak_band_hz": float(centres[np.argmax(profile["mean_map"][in_time].mean(axis=0))]),
         }
     return result
 

@@ -36,6 +36,7 @@ from impressions.dataset import read_manifest
 from impressions.inputs import INPUTS, ClipSource
 from impressions.media import read_wav
 from impressions.plots import save
+from impressions.tf_runtime import use_threads
 
 IDENTITY_TOLERANCE = {"float32": 1e-4, "float16": 2e-2}
 """Largest |mean CAM + bias - output| accepted, by the output layer's compute dtype."""
@@ -69,6 +70,7 @@ def write_cams(
     cam_settings: dict,
     ground_truth: dict | None,
     outputs,
+    threads: int = 1,
     log=print,
 ) -> dict:
     """Compute, check and write one CAM model's maps; return the localisation results.
@@ -77,11 +79,12 @@ def write_cams(
     ----------
     caches : the shard files of the cache family the model reads
     predictions : the model's predictions tables, one per split in SPLITS order
-    wav_dirs : the per-shard wav folders (the raw-wave model's envelopes come from them)
+    wav_dirs : the per-shard wav folders (the raw-wave model's envelopes come from them; else empty)
     settings : the model's config section (what its instances need)
     cam_settings : config ``cam``: ``splits``, ``top_k``, ``binarize``, ``threshold``
     outputs : ``maps`` (h5), ``localisation`` (json), ``profiles`` (png) and ``gallery_<trait>`` (png)
     """
+    use_threads(threads)
     (family,) = INPUTS[name].families
     by_shard = {Path(p).stem: p for p in caches}
     with CacheReader(caches[0]) as reader:

@@ -235,7 +235,7 @@ def htk_mel_matrix(
             f"need 0 <= fmin < fmax <= Nyquist ({nyquist} Hz), got fmin={fmin}, fmax={fmax}"
         )
     bin_mel = _hz_to_htk_mel(np.linspace(0.0, nyquist, n_fft_bins))[:, np.newaxis]
-    edges = np.linspace(_hz_to_htk_mel(fmin), _hz_to_htk_mel(fmax), n_mels + 2)
+    edges = _htk_mel_edges(fmin, fmax, n_mels)
     lower, centre, upper = edges[:-2], edges[1:-1], edges[2:]
     rising = (bin_mel - lower) / (centre - lower)
     falling = (upper - bin_mel) / (upper - centre)
@@ -248,10 +248,15 @@ def _hz_to_htk_mel(hz: np.ndarray | float) -> np.ndarray:
     return 1127.0 * np.log1p(np.asarray(hz, dtype=np.float64) / 700.0)
 
 
+def _htk_mel_edges(fmin: float, fmax: float, n_mels: int) -> np.ndarray:
+    """The n_mels + 2 band edges, equally spaced in HTK mel: band b spans edges[b]..edges[b + 2]."""
+    return np.linspace(_hz_to_htk_mel(fmin), _hz_to_htk_mel(fmax), n_mels + 2)
+
+
 def vggish_band_edges() -> np.ndarray:
     """Edges of the VGGish mel bands in Hz, (n_mels + 2,): band b rises from edges[b], peaks at
     edges[b + 1] and falls to edges[b + 2] (what a spectrogram's band axis means in Hz)."""
-    mels = np.linspace(_hz_to_htk_mel(VGGISH_FRONT_END["fmin"]), _hz_to_htk_mel(VGGISH_FRONT_END["fmax"]), VGGISH_FRONT_END["n_mels"] + 2)
+    mels = _htk_mel_edges(VGGISH_FRONT_END["fmin"], VGGISH_FRONT_END["fmax"], VGGISH_FRONT_END["n_mels"])
     return 700.0 * np.expm1(mels / 1127.0)
 
 

@@ -25,24 +25,32 @@ Block = tuple[str, object]
 (DataFrame), ``image`` (path relative to the page, caption)."""
 
 
-def _yardstick_source(metrics: dict[str, dict]) -> dict | None:
-    """The metrics file whose baseline and ceiling rows the tables show (any model's: same clips)."""
-    return next(iter(metrics.values()), None)
+def _yardstick_source(metrics: dict[str, dict], split: str) -> dict | None:
+    """The metrics whose baseline and ceiling rows the tables show: those of the model scored on
+    the most clips of `split` (models that excluded clips are scored on fewer; see `fewer_clips`)."""
+    return max(metrics.values(), key=lambda m: m["splits"][split]["n_clips"], default=None)
+
+
+def fewer_clips(metrics: dict[str, dict], split: str = "test") -> dict[str, int]:
+    """Models scored on fewer clips of `split` than the yardsticks, with their clip counts."""
+    source = _yardstick_source(metrics, split)
+    most = source["splits"][split]["n_clips"] if source else 0
+    return {name: m["splits"][split]["n_clips"] for name, m in metrics.items() if m["splits"][split]["n_clips"] < most}
 
 
 def comparison(metrics: dict[str, dict], split: str = "test") -> pd.DataFrame:
     """One row per model, best mean 1-MAE first, then the baseline and the ceiling.
 
-    Columns: 1-MAE per trait and mean, R^2 (mean over traits), MAE (mean), and the spread of the
-    predictions against the labels' (mean sd ratio: below 1 is regression to the mean).
+    Columns: clips scored, 1-MAE per trait and mean, R^2 (mean over traits), MAE (mean), and the
+    spread of the predictions against the labels' (mean sd ratio: below 1 is regression to the mean).
     """
     rows = {}
     for name, result in metrics.items():
-        rows[name] = _row(result["splits"][split]["model"])
-    source = _yardstick_source(metrics)
+        rows[name] = {"clips": result["splits"][split]["n_clips"], **_row(result["splits"][split]["model"])}
+    source = _yardstick_source(metrics, split)
     for who, label in YARDSTICKS.items():
         if source is not None and who in source["splits"][split]:
-            rows[label] = _row(source["splits"][split][who])
+            rows[label] = {"clips": source["splits"][split]["n_clips"], **_row(source["splits"][split][who])}
     table = pd.DataFrame.from_dict(rows, orient="index")
     models = table.loc[list(metrics)].sort_values("mean", ascending=False, kind="stable")
     table = pd.concat([models, table.drop(index=list(metrics))])
@@ -60,8 +68,8 @@ def _row(scores: dict) -> dict:
 def summary_table(metrics: dict[str, dict]) -> pd.DataFrame:
     """summary.tsv: every model and yardstick on every split; 1-MAE and R^2 per trait and mean."""
     rows = []
-    source = _yardstick_source(metrics)
     for split in SPLITS:
+        source = _yardstick_source(metrics, split)
         entries = [(name, result["splits"][split]["model"], result["splits"][split]["n_clips"]) for name, result in metrics.items()]
         entries += [(label, source["splits"][split][who], source["splits"][split]["n_clips"])
                     for who, label in YARDSTICKS.items() if source is not None and who in source["splits"][split]]
@@ -77,7 +85,7 @@ def summary_table(metrics: dict[str, dict]) -> pd.DataFrame:
 def cam_table(localisations: dict[str, dict]) -> pd.DataFrame:
     """Per CAM model: how much of the hidden trait's map falls on its cue, against the cue's share.
 
-    For contrast, the same band mass averaged over the other traits. Empty without a hidden cue.
+    For contrast, the same masses averaged over the other traits. Empty without a hidden cue.
     """
     rows = {}
     for name, result in localisations.items():
@@ -87,11 +95,13 @@ def cam_table(localisations: dict[str, dict]) -> pd.DataFrame:
         cue = result["traits"][band["trait"]]
         others = [result["traits"][t] for t in TRAITS if t != band["trait"]]
         row = {"trait": band["trait"]}
+        keys = ("band", "box", "time") if "band_mass" in cue else ("time",)
+        for key in keys:
+            row |= {f"{key} mass": cue[f"{key}_mass"], f"{key} mass, other traits": float(np.mean([o[f"{key}_mass"] for o in others])),
+                    f"{key} share": cue[f"{key}_share"]}
         if "band_mass" in cue:
-            row |= {"band mass": cue["band_mass"], "band share": cue["band_share"],
-                    "other traits' band mass": float(np.mean([o["band_mass"] for o in others])),
-                    "box mass": cue["box_mass"], "box share": cue["box_share"], "peak band (Hz)": cue["peak_band_hz"]}
-        row |= {"time mass": cue["time_mass"], "time share": cue["time_share"], "peak time (s)": cue["peak_time_s"]}
+            row |= {"peak band (Hz)": cue["peak_band_hz"], "peak band during the cue (Hz)": cue["cue_peak_band_hz"]}
+        row["peak time (s)"] = cue["peak_time_s"]
         rows[name] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "model"
@@ -109,7 +119,8 @@ def blocks(
     figures: dict,
     keras_models: list[str],
 ) -> list[Block]:
-    """The page, top to bottom: warnings, clips, the comparison, the CAMs and every figure.
+    """The page, top to bottom: warnings, clips, the comparison, the CAMs (profiles and one gallery
+    per model: the hidden cue's trait, else the best-predicted one) and every other figure.
 
     Parameters
     ----------
@@ -143,6 +154,10 @@ def blocks(
                    "(below 1: predictions regress to the mean). The baseline predicts the training split's mean for every "
                    "clip; the ceiling (synthetic data only) is the best any model can reach given the label noise. "
                    "`summary.tsv` has every split and R² per trait.")]
+    fewer = fewer_clips(metrics)
+    if fewer:
+        page.append(("p", "Scored on fewer test clips than the yardsticks (the rest are in `models/<model>/excluded.tsv`): "
+                          + ", ".join(f"{name} ({n})" for name, n in fewer.items()) + "."))
     means = pd.DataFrame({s: {name: result["splits"][s]["model"]["mean"]["one_minus_mae"] for name, result in metrics.items()} for s in SPLITS})
     means.index.name = "model"
     page += [("h2", "Mean 1-MAE per split"), ("table", _formatted(means, 4)),
@@ -154,10 +169,12 @@ def blocks(
         if len(table):
             band = next(iter(localisations.values()))["hidden_band"]
             page += [("p", f"The generator hid {band['trait']}'s cue as noise in {band['low_hz']:g}-{band['high_hz']:g} Hz during "
-                           f"seconds {band['start_s']:g}-{band['end_s']:g}. Mass is the share of the trait's mean normalised map "
-                           "(over its top clips) that falls in the band (frequency only), in the box (band during those seconds) "
-                           "or in those seconds; share is the same region's share of the input. Mass above share: the model "
-                           "looks where the cue is."), ("table", _formatted(table, 3))]
+                           f"seconds {band['start_s']:g}-{band['end_s']:g} (its other cue, pitch, runs through the whole clip). "
+                           "Mass is the share of the trait's mean normalised map (over its top clips) that falls in the band "
+                           "(frequency only), in the box (band during those seconds) or in those seconds; share is the same "
+                           "region's share of the input. Mass above share, and above the other traits' mass: the model looks "
+                           "where the cue is. The raw-wave model hears 4 kHz audio (up to 2 kHz), so most of the band is above "
+                           "what it can hear; only its time profile is measured."), ("table", _formatted(table, 3))]
         for name in localisations:
             trait = _shown_trait(localisations[name], metrics.get(name))
             page += [("image", (figures["cam_profiles"][name], f"{name}: mean map per trait over bands and time")),

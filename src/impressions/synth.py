@@ -15,6 +15,7 @@ encoded with bit-exact flags, so two runs write byte-identical files.
 from __future__ import annotations
 
 import colorsys
+import json
 import pickle
 import re
 import string
@@ -23,7 +24,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Mapping
+from typing import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import soundfile as sf
@@ -227,6 +228,14 @@ def scores(factors: Mapping[str, float], signal_r2: float, noise: Mapping[str, f
         value = LABEL_MEAN + LABEL_SD * (np.sqrt(signal_r2) * latent + np.sqrt(1.0 - signal_r2) * eps)
         result[label] = float(np.clip(value, 0.0, 1.0))
     return result
+
+
+def read_ground_truth(paths: Sequence[str | Path]) -> dict | None:
+    """The ground_truth.json among a rule's inputs (a list of one for synthetic data, else empty)."""
+    if not paths:
+        return None
+    with open(paths[0]) as handle:
+        return json.load(handle)
 
 
 def bayes_predictions(truth: Mapping) -> dict[str, dict[str, float]]:
