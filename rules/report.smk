@@ -44,6 +44,8 @@ rule plot_training:
         ),
     log:
         "results/{dataset}/logs/plot_training/{keras_model}.log",
+    params:
+        settings=model_params,
     conda:
         "../envs/report.yaml"
     script:

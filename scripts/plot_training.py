@@ -8,4 +8,6 @@ from impressions.runlog import rule_log
 with rule_log(snakemake) as log:  # noqa: F821
     history = pd.read_csv(snakemake.input.history)
     log.info("%d epochs; best validation 1-MAE %.4f", len(history), history["val_one_minus_mae"].max())
-    plots.save(plots.training_curves(history, snakemake.wildcards.keras_model), snakemake.output[0])
+    settings = snakemake.params.settings
+    loss = f"{settings['loss'].upper()} loss" + (" (standardised targets)" if settings["standardize_targets"] else "")
+    plots.save(plots.training_curves(history, snakemake.wildcards.keras_model, loss), snakemake.output[0])

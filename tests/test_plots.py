@@ -160,7 +160,9 @@ def test_sample_clips_one_row_per_clip_with_frames_mfcc_and_labels():
 
         (mesh,) = axes["mfcc"].collections
         assert mesh.get_array().shape == clip["mfcc"].T.shape
-        np.testing.assert_allclose(mesh.get_array(), clip["mfcc"].T)
+        z = mesh.get_array()  # each coefficient standardised over time
+        np.testing.assert_allclose(z * clip["mfcc"].T.std(axis=1, keepdims=True) + clip["mfcc"].T.mean(axis=1, keepdims=True), clip["mfcc"].T, atol=1e-4)
+        np.testing.assert_allclose(z.mean(axis=1), 0, atol=1e-5)
         assert axes["mfcc"].get_xlabel() == "time (s)"
         assert axes["mfcc"].get_ylabel() == "MFCC coefficient"
         hop_seconds = clip["hop_length"] / clip["sample_rate"]
@@ -183,6 +185,8 @@ def test_training_curves_mark_the_best_validation_epoch():
         assert "best epoch 2" in [t.get_text() for t in ax.get_legend().get_texts()]
     val = [line for line in panels[1].get_lines() if line.get_label() == "validation"][0]
     assert list(val.get_ydata()) == [0.80, 0.86, 0.84, 0.85]
+    named = data_axes(training_curves(history([0.8]), "cnn", "MSE loss (standardised targets)"))
+    assert named[0].get_ylabel() == "MSE loss (standardised targets)"
 
 
 def test_training_curves_single_epoch_is_drawn_with_markers(tmp_path):

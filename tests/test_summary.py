@@ -76,10 +76,11 @@ LOCALISATION = {
 def test_cam_table_sets_the_hidden_traits_mass_against_its_share_and_the_other_traits():
     one_d = {"hidden_band": LOCALISATION["hidden_band"], "traits": {t: {"time_mass": 0.6, "time_share": 0.23, "peak_time_s": 2.5} for t in TRAITS}}
     table = cam_table({"summary_cam_cnn": LOCALISATION, "rawwav_cam_cnn": one_d})
-    assert table.loc["summary_cam_cnn", "band mass"] == 0.3 and table.loc["summary_cam_cnn", "band mass, other traits"] == pytest.approx(0.1)
-    assert table.loc["summary_cam_cnn", "time mass, other traits"] == pytest.approx(0.3)
-    assert table.loc["summary_cam_cnn", "peak band during the cue (Hz)"] == 2000.0
-    assert table.loc["rawwav_cam_cnn", "time mass"] == 0.6 and np.isnan(table.loc["rawwav_cam_cnn", "band mass"])
+    assert table.loc["summary_cam_cnn", "band: mass (other traits) / share"] == "0.300 (0.100) / 0.125"
+    assert table.loc["summary_cam_cnn", "time: mass (other traits) / share"] == "0.500 (0.300) / 0.240"
+    assert table.loc["summary_cam_cnn", "peak band during the cue (Hz)"] == "2000"
+    assert table.loc["rawwav_cam_cnn", "time: mass (other traits) / share"] == "0.600 (0.600) / 0.230"
+    assert table.loc["rawwav_cam_cnn", "band: mass (other traits) / share"] == "-"
     assert cam_table({"x": {"hidden_band": None, "traits": {}}}).empty
 
 
@@ -110,7 +111,7 @@ def test_markdown_flags_untrained_vggish_lists_exclusions_and_links_every_figure
 def test_pretrained_run_has_no_warning_and_the_cam_section_shows_the_hidden_traits_gallery(metrics):
     text = to_markdown(blocks(**page_inputs(metrics, pretrained=True, localisations={"summary_cam_cnn": LOCALISATION})))
     assert "WARNING" not in text and "TF Hub model x" in text
-    assert "| summary_cam_cnn | neuroticism | 0.300 |" in text
+    assert "| summary_cam_cnn | neuroticism | 0.300 (0.100) / 0.125 |" in text
     assert "(cam/summary_cam_cnn/gallery_neuroticism.png)" in text and "(cam/summary_cam_cnn/profiles.png)" in text
 
 
@@ -125,6 +126,8 @@ def test_html_embeds_every_image_and_escapes_text(metrics, tmp_path):
     assert base64.b64encode(PNG).decode() in text and "src='plots/" not in text
     assert "no audio &lt;stream&gt;" in text and "<strong>WARNING: VGGish ran WITHOUT pretrained weights.</strong>" in text
     assert "<code>vggish.source: hub</code>" in text and text.count("<table") == 4
+    headings = [content for kind, content in page if kind == "h2"]
+    assert all(f"<a href='#s{i}'>" in text and f"<h2 id='s{i}'>" in text for i in range(len(headings)))
 
 
 def test_page_without_figures_keeps_text_and_tables(metrics):
@@ -132,4 +135,6 @@ def test_page_without_figures_keeps_text_and_tables(metrics):
 
     page = blocks(**page_inputs(metrics, localisations={"summary_cam_cnn": LOCALISATION}))
     kept = without_figures(page)
-    assert [k for k, _ in kept] == [k for k, _ in page if k != "image"] and "<img" not in to_html(kept, "/nonexistent")
+    assert "<img" not in to_html(kept, "/nonexistent") and [b for b in kept if b[0] != "h2"] == [b for b in page if b[0] not in ("image", "h2")]
+    headings = [content for kind, content in kept if kind == "h2"]
+    assert "Class activation maps: where the traits were heard" in headings and "Data" not in headings and "Training curves" not in headings

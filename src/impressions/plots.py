@@ -120,13 +120,14 @@ def _sample_row(row: SubFigure, sample: dict) -> None:
     axes["frames"].set_title(f"{sample['clip_id']} ({sample['split']}): {len(frames)} frames")
 
     mesh = librosa.display.specshow(
-        mfcc.T, x_axis="time", sr=sample["sample_rate"], hop_length=sample["hop_length"], ax=axes["mfcc"]
+        standardise_rows(mfcc.T), x_axis="time", sr=sample["sample_rate"], hop_length=sample["hop_length"], ax=axes["mfcc"],
+        cmap="coolwarm", vmin=-3, vmax=3,
     )
     axes["mfcc"].yaxis.set_major_locator(MaxNLocator(integer=True))  # specshow leaves no y ticks
     axes["mfcc"].set_xlabel("time (s)")
     axes["mfcc"].set_ylabel("MFCC coefficient")
     axes["mfcc"].set_title(f"MFCC ({mfcc.shape[1]} coefficients)")
-    row.colorbar(mesh, ax=axes["mfcc"], label="value (dB scale)")
+    row.colorbar(mesh, ax=axes["mfcc"], label="z-score per coefficient")
 
     axes["traits"].barh(TRAITS, [sample["labels"][t] for t in TRAITS], color="C0")
     axes["traits"].invert_yaxis()  # first trait on top
@@ -136,7 +137,13 @@ def _sample_row(row: SubFigure, sample: dict) -> None:
     axes["traits"].set_title("annotations")
 
 
-def training_curves(history: pd.DataFrame, model: str) -> Figure:
+def standardise_rows(values: np.ndarray) -> np.ndarray:
+    """Each row (an MFCC coefficient over time) to zero mean and unit sd, so one colour scale
+    shows every coefficient (raw c0 is hundreds of dB below the others and would flatten them)."""
+    return (values - values.mean(axis=1, keepdims=True)) / (values.std(axis=1, keepdims=True) + 1e-8)
+
+
+def training_curves(history: pd.DataFrame, model: str, loss: str = "loss") -> Figure:
     """Loss and 1-MAE per epoch, training and validation, with the best epoch marked.
 
     The best epoch is the one with the highest validation 1-MAE, the one checkpointing keeps.
@@ -147,6 +154,7 @@ def training_curves(history: pd.DataFrame, model: str) -> Figure:
     history : a Keras history CSV, with ``epoch`` (1-based), ``loss``, ``val_loss``,
         ``one_minus_mae`` and ``val_one_minus_mae``; other columns are ignored
     model : the model's name, for the title
+    loss : what the loss is (its y label), e.g. "MSE on standardised targets"
     """
     missing = [c for c in _HISTORY_COLUMNS if c not in history.columns]
     if missing:
@@ -155,7 +163,7 @@ def training_curves(history: pd.DataFrame, model: str) -> Figure:
         raise ValueError(f"the training history of {model} has no epochs")
     best_epoch = int(history.loc[history["val_one_minus_mae"].idxmax(), "epoch"])
     fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 3.6), dpi=DPI, layout="constrained")
-    for ax, metric, label in zip(axes, ("loss", "one_minus_mae"), ("loss", "1-MAE")):
+    for ax, metric, label in zip(axes, ("loss", "one_minus_mae"), (loss, "1-MAE")):
         ax.plot(history["epoch"], history[metric], marker="o", markersize=4, color="C0", label="train")
         ax.plot(history["epoch"], history[f"val_{metric}"], marker="s", markersize=4, color="C1", label="validation")
         ax.axvline(best_epoch, linestyle="--", color="0.4", label=f"best epoch {best_epoch}")

@@ -85,7 +85,8 @@ def summary_table(metrics: dict[str, dict]) -> pd.DataFrame:
 def cam_table(localisations: dict[str, dict]) -> pd.DataFrame:
     """Per CAM model: how much of the hidden trait's map falls on its cue, against the cue's share.
 
-    For contrast, the same masses averaged over the other traits. Empty without a hidden cue.
+    Each region (band, box, time) reads "mass (mean over the other traits) / share". Empty
+    without a hidden cue.
     """
     rows = {}
     for name, result in localisations.items():
@@ -95,13 +96,15 @@ def cam_table(localisations: dict[str, dict]) -> pd.DataFrame:
         cue = result["traits"][band["trait"]]
         others = [result["traits"][t] for t in TRAITS if t != band["trait"]]
         row = {"trait": band["trait"]}
-        keys = ("band", "box", "time") if "band_mass" in cue else ("time",)
-        for key in keys:
-            row |= {f"{key} mass": cue[f"{key}_mass"], f"{key} mass, other traits": float(np.mean([o[f"{key}_mass"] for o in others])),
-                    f"{key} share": cue[f"{key}_share"]}
-        if "band_mass" in cue:
-            row |= {"peak band (Hz)": cue["peak_band_hz"], "peak band during the cue (Hz)": cue["cue_peak_band_hz"]}
-        row["peak time (s)"] = cue["peak_time_s"]
+        for key in ("band", "box", "time"):
+            if f"{key}_mass" in cue:
+                other = np.mean([o[f"{key}_mass"] for o in others])
+                row[f"{key}: mass (other traits) / share"] = f"{cue[f'{key}_mass']:.3f} ({other:.3f}) / {cue[f'{key}_share']:.3f}"
+            else:
+                row[f"{key}: mass (other traits) / share"] = "-"
+        row["peak band (Hz)"] = f"{cue['peak_band_hz']:.0f}" if "peak_band_hz" in cue else "-"
+        row["peak band during the cue (Hz)"] = f"{cue['cue_peak_band_hz']:.0f}" if "cue_peak_band_hz" in cue else "-"
+        row["peak time (s)"] = f"{cue['peak_time_s']:.2f}"
         rows[name] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "model"
@@ -240,6 +243,7 @@ STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; line-height: 1.45; }
 table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
+td { white-space: nowrap; }
 th:first-child, td:first-child { text-align: left; }
 thead th { background: #f0f0f0; }
 blockquote { background: #fff3cd; border-left: 5px solid #d39e00; margin: 1em 0; padding: 0.6em 1em; }
@@ -247,16 +251,23 @@ figure { margin: 1em 0 2em; }
 figure img { max-width: 100%; border: 1px solid #ddd; }
 figcaption { color: #555; font-size: 0.9em; }
 code { background: #f4f4f4; padding: 0 0.2em; }
+nav { margin: 0 0 1.5em; color: #555; }
 """
 
 
 def to_html(page: list[Block], root: str | os.PathLike) -> str:
     """One HTML file with every image embedded (base64), so it opens anywhere without its folder."""
     title = next(content for kind, content in page if kind == "h1")
+    sections = [content for kind, content in page if kind == "h2"]
     parts = [f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{_inline(title)}</title><style>{STYLE}</style></head><body>"]
     for kind, content in page:
-        if kind in ("h1", "h2", "p"):
-            parts.append(f"<{kind}>{_inline(content)}</{kind}>")
+        if kind == "h1":
+            parts.append(f"<h1>{_inline(content)}</h1>")
+            parts.append("<nav>Contents: " + " · ".join(f"<a href='#s{i}'>{_inline(h)}</a>" for i, h in enumerate(sections)) + "</nav>")
+        elif kind == "h2":
+            parts.append(f"<h2 id='s{sections.index(content)}'>{_inline(content)}</h2>")
+        elif kind == "p":
+            parts.append(f"<p>{_inline(content)}</p>")
         elif kind == "warning":
             parts.append(f"<blockquote>{_inline(content)}</blockquote>")
         elif kind == "list":
@@ -273,8 +284,10 @@ def to_html(page: list[Block], root: str | os.PathLike) -> str:
 
 
 def without_figures(page: list[Block]) -> list[Block]:
-    """The page's text and tables only: what the Snakemake report shows beside its own figures."""
-    return [block for block in page if block[0] != "image"]
+    """The page's text and tables only (sections left empty dropped): what the Snakemake report
+    shows beside its own figures."""
+    kept = [block for block in page if block[0] != "image"]
+    return [block for i, block in enumerate(kept) if block[0] != "h2" or (i + 1 < len(kept) and kept[i + 1][0] != "h2")]
 
 
 def _inline(text: str) -> str:
