@@ -1,7 +1,6 @@
 """End to end: the whole workflow on the tiny config, in a temporary folder."""
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path

@@ -135,7 +135,7 @@ def write_cams(
         log(f"{trait}: top clip {entries[0]['clip_id']} (predicted {entries[0]['prediction']:.3f}); " + ", ".join(f"{k}={v:.3g}" for k, v in results[trait].items()))
     save(profile_figure(trait_profiles, model=name, view=cam_view, band=band, band_trait=band and band["trait"]), outputs.profiles)
 
-    _write_h5(outputs.maps, name, tops, cams, envelopes, trait_profiles, {
+    _write_h5(outputs.maps, tops, cams, envelopes, trait_profiles, {
         "model": name, "settings": settings, "cam": cam_settings, "seconds_per_frame": cam_view.frame_s,
         "band_centres_hz": band_centres_hz().round(1).tolist() if cam_view.spectrogram else None,
         "identity_max_abs_error": worst, "units": "model output units (standardised scores if the model was trained on them)",
@@ -147,7 +147,7 @@ def write_cams(
     return summary
 
 
-def _write_h5(path, name, tops, cams, envelopes, trait_profiles, params) -> None:
+def _write_h5(path, tops, cams, envelopes, trait_profiles, params) -> None:
     with atomic_path(path) as tmp, h5py.File(tmp, "w", track_order=True) as h5:
         h5.attrs["params"] = json.dumps(params, sort_keys=True)
         inputs = h5.create_group("inputs")

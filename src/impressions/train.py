@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from impressions import SPLITS, TRAITS
 from impressions.atomic import atomic_path
 from impressions.models import build, copy_conv_weights
 from impressions.inputs import read_sources, write_predictions
