@@ -24,13 +24,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from impressions import audio, synth  # noqa: E402
-from impressions.media import decode_shard, decode_wav  # noqa: E402
+from impressions.data import synthetic as synth  # noqa: E402
+from impressions.data.media import decode_shard, decode_wav  # noqa: E402
+from impressions.features import audio_stage as audio  # noqa: E402
 
 SEEDS_WAY = """
 import sys, numpy as np, librosa, subprocess
 sys.path.insert(0, {src!r})
-from impressions import features
+from impressions.features import transforms as features
 clip, wav, out = sys.argv[1:4]
 subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", clip, "-ac", "1", "-ar", "16000", wav], check=True)
 y, sr = librosa.load(wav, sr=None)

@@ -88,13 +88,13 @@ def make_dataset(root: Path, n_clips: int, seed: int = 0) -> None:
     alphabet = string.ascii_letters + string.digits + "_-"
     counts = {"train": n_clips * 6 // 10, "val": n_clips * 2 // 10}
     counts["test"] = n_clips - counts["train"] - counts["val"]
-    for split, (folder, annotations) in SPLITS.items():
+    for split, (folder, annotation_file) in SPLITS.items():
         (root / folder).mkdir(parents=True)
         names = [f"{''.join(rng.choices(alphabet, k=11))}.{rng.randrange(1000):03d}.mp4" for _ in range(counts[split])]
         for name in names:
             (root / folder / name).touch()
         labels = {label: {name: rng.random() for name in names} for label in LABELS}
-        with open(root / annotations, "wb") as handle:
+        with open(root / annotation_file, "wb") as handle:
             pickle.dump(labels, handle, protocol=2)
 
 

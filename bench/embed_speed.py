@@ -27,14 +27,14 @@ import soundfile as sf
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from impressions.cache import write_cache  # noqa: E402
-from impressions.embeddings import embedding_cache  # noqa: E402
-from impressions.vggish import build_vggish  # noqa: E402
+from impressions.features.embed_stage import embedding_cache  # noqa: E402
+from impressions.features.vggish import build_vggish  # noqa: E402
+from impressions.io.cache import write_cache  # noqa: E402
 
 PROCESS_PER_CLIP = """
 import sys, numpy as np
 sys.path.insert(0, {src!r})
-from impressions.vggish import build_vggish
+from impressions.features.vggish import build_vggish
 model = build_vggish(seed=0)
 model.predict(np.load(sys.argv[1]), verbose=0)
 """

@@ -4,7 +4,7 @@
 rule cam:
     input:
         unpack(cam_inputs),
-        code=code("cam.py"),
+        code=model_code("cam.py"),
     output:
         maps="results/{dataset}/cam/{cam_model}/cams.h5",
         localisation="results/{dataset}/cam/{cam_model}/localisation.json",

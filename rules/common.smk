@@ -11,20 +11,19 @@ validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)  # rule scripts import the package through the link scripts/impressions
 
-from impressions import CAM_MODELS, SPLITS, TRAITS, dataset as ds, synth  # noqa: E402
-from impressions.inputs import INPUTS  # noqa: E402
-from impressions.provenance import library_modules  # noqa: E402
+from impressions import SPLITS, TRAITS  # noqa: E402
+from impressions.data import clips as ds, synthetic as synth  # noqa: E402
+from impressions.io.provenance import library_modules  # noqa: E402
+from impressions.models import registry  # noqa: E402
 
 DATASET = config["dataset"]["name"]
 SYNTHETIC = config["synthetic"]["enabled"]
 SHARDS = [ds.shard_name(i) for i in range(config["dataset"]["n_shards"])]
-MODELS = config["models"]["enabled"]
-KERAS_MODELS = [m for m in MODELS if m != "knn"]
-CAMS = [m for m in MODELS if m in CAM_MODELS]
-for _name in CAMS:  # refused now rather than after training: a CAM needs a linear output
-    if config["models"][_name]["output_activation"] != "linear":
-        raise ValueError(f"models.{_name}.output_activation must be 'linear' for class activation maps; "
-                         f"set it so, or take {_name} out of models.enabled")
+ENABLED = registry.enabled(config["models"])  # unknown names and bad settings are refused here
+MODELS = [spec.name for spec in ENABLED]
+KERAS_MODELS = [spec.name for spec in ENABLED if spec.framework == "keras"]
+SKLEARN_MODELS = [spec.name for spec in ENABLED if spec.framework == "sklearn"]
+CAMS = [spec.name for spec in ENABLED if spec.cam is not None]
 
 
 wildcard_constraints:
@@ -32,6 +31,7 @@ wildcard_constraints:
     shard=r"\d{3}",
     model="|".join(MODELS),
     keras_model="|".join(KERAS_MODELS) or "none",
+    sklearn_model="|".join(SKLEARN_MODELS) or "none",
     cam_model="|".join(CAMS) or "none",
     split="|".join(SPLITS),
 
@@ -108,7 +108,18 @@ def converted_vggish(wildcards):
 
 
 def model_name(wildcards):
-    return wildcards.get("keras_model") or wildcards.get("cam_model") or wildcards.get("model")
+    return wildcards.get("keras_model") or wildcards.get("sklearn_model") or wildcards.get("cam_model") or wildcards.get("model")
+
+
+def model_code(rule_script):
+    """A rule script's library modules plus the model's builder module, which the script imports
+    by the model's name (editing a builder retrains exactly the models it builds)."""
+
+    def files(wildcards):
+        builder = registry.spec(model_name(wildcards)).builder_file()
+        return sorted({*code(rule_script), *library_modules(str(builder), SRC)})
+
+    return files
 
 
 def model_inputs(wildcards):
@@ -116,9 +127,9 @@ def model_inputs(wildcards):
     (fusion) the MFCC length or (CAM fine-tuning) the model it starts from."""
     name = model_name(wildcards)
     inputs = {"manifest": f"results/{wildcards.dataset}/manifest.tsv"}
-    for family in INPUTS[name].families:
+    for family in registry.spec(name).families:
         inputs[family] = expand("results/{dataset}/features/{family}/{shard}.h5", dataset=wildcards.dataset, family=family, shard=SHARDS)
-    if "mfcc" in INPUTS[name].families:
+    if "mfcc" in registry.spec(name).families:
         inputs["mfcc_length"] = f"results/{wildcards.dataset}/features/mfcc_length.json"
     if config["models"][name].get("init_from"):
         inputs["init_model"] = f"results/{wildcards.dataset}/models/{config['models'][name]['init_from']}/model.keras"
@@ -134,7 +145,7 @@ def cam_inputs(wildcards):
     """A CAM model, its predictions (to rank clips), the caches it reads, and (raw-wave model) the
     wavs its maps are drawn over."""
     name, root = wildcards.cam_model, f"results/{wildcards.dataset}"
-    (family,) = INPUTS[name].families
+    (family,) = registry.spec(name).families
     return {
         "model": f"{root}/models/{name}/model.keras",
         "predictions": expand("{root}/models/{name}/predictions_{split}.csv", root=root, name=name, split=SPLITS),

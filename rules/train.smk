@@ -4,7 +4,7 @@
 rule train:
     input:
         unpack(model_inputs),
-        code=code("train.py"),
+        code=model_code("train.py"),
     output:
         model="results/{dataset}/models/{keras_model}/model.keras",
         history="results/{dataset}/models/{keras_model}/history.csv",
@@ -26,24 +26,22 @@ rule train:
         "../scripts/train.py"
 
 
-rule train_knn:
+rule train_sklearn:
     input:
         unpack(model_inputs),
-        code=code("train_knn.py"),
+        code=model_code("train_sklearn.py"),
     output:
-        model="results/{dataset}/models/{model}/model.pkl",
-        excluded="results/{dataset}/models/{model}/excluded.tsv",
-        predictions=expand("results/{{dataset}}/models/{{model}}/predictions_{split}.csv", split=SPLITS),
+        model="results/{dataset}/models/{sklearn_model}/model.pkl",
+        excluded="results/{dataset}/models/{sklearn_model}/excluded.tsv",
+        predictions=expand("results/{{dataset}}/models/{{sklearn_model}}/predictions_{split}.csv", split=SPLITS),
     log:
-        "results/{dataset}/logs/train/{model}.log",
-    wildcard_constraints:
-        model="knn",
+        "results/{dataset}/logs/train/{sklearn_model}.log",
     params:
         settings=model_params,
     conda:
         "../envs/report.yaml"
     script:
-        "../scripts/train_knn.py"
+        "../scripts/train_sklearn.py"
 
 
 rule evaluate:

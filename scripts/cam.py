@@ -1,8 +1,8 @@
 """Rule cam: one CAM model's maps of each trait's top clips, as HDF5, galleries and profiles."""
 
-from impressions.cam_run import write_cams
-from impressions.runlog import rule_log
-from impressions.synth import read_ground_truth
+from impressions.cam.stage import write_cams
+from impressions.data.ground_truth import read_ground_truth
+from impressions.io.runlog import rule_log
 
 with rule_log(snakemake) as log:  # noqa: F821
     write_cams(

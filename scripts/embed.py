@@ -1,7 +1,7 @@
 """Rule embed: VGGish embeddings of every clip of a shard, batched across clips."""
 
-from impressions import embeddings
-from impressions.runlog import rule_log
+from impressions.features import embed_stage as embeddings
+from impressions.io.runlog import rule_log
 
 with rule_log(snakemake) as log:  # noqa: F821
     settings = {key: snakemake.params.vggish[key] for key in ("source", "hub_handle", "seed", "batch_size")}

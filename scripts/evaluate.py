@@ -3,10 +3,10 @@
 import pandas as pd
 
 from impressions import SPLITS
-from impressions.atomic import write_json
-from impressions.metrics import evaluate
-from impressions.runlog import rule_log
-from impressions.synth import bayes_predictions, read_ground_truth
+from impressions.data.ground_truth import bayes_predictions, read_ground_truth
+from impressions.io.atomic import write_json
+from impressions.io.runlog import rule_log
+from impressions.models.metrics import evaluate
 
 with rule_log(snakemake) as log:  # noqa: F821
     predictions = {split: pd.read_csv(path) for split, path in zip(SPLITS, snakemake.input.predictions)}

@@ -1,8 +1,8 @@
 """Rule frames: a few evenly spaced frames of every usable clip of a shard, in HDF5."""
 
-from impressions import video
-from impressions.dataset import read_probe
-from impressions.runlog import rule_log
+from impressions.data.clips import read_probe
+from impressions.features import video_stage as video
+from impressions.io.runlog import rule_log
 
 with rule_log(snakemake) as log:  # noqa: F821
     usable = read_probe(snakemake.input.probe).query("reason == ''")

@@ -1,8 +1,8 @@
 """Rule logmel: the VGGish log-mel examples of every usable clip of a shard, in HDF5."""
 
-from impressions.audio import logmel_cache
-from impressions.dataset import usable_clips
-from impressions.runlog import rule_log
+from impressions.data.clips import usable_clips
+from impressions.features.audio_stage import logmel_cache
+from impressions.io.runlog import rule_log
 
 with rule_log(snakemake) as log:  # noqa: F821 (snakemake is injected by the script directive)
     logmel_cache(usable_clips(snakemake.input.probe), snakemake.input.wav, snakemake.output[0], log=log.info)

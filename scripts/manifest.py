@@ -2,10 +2,11 @@
 
 import pandas as pd
 
-from impressions import SPLITS, dataset as ds
-from impressions.manifest import build_manifest, read_labels
-from impressions.atomic import write_tsv
-from impressions.runlog import rule_log
+from impressions import SPLITS
+from impressions.data import clips as ds
+from impressions.data.manifest import build_manifest, read_labels
+from impressions.io.atomic import write_tsv
+from impressions.io.runlog import rule_log
 
 with rule_log(snakemake) as log:  # noqa: F821
     probes = pd.concat([ds.read_probe(path) for path in snakemake.input.probes], ignore_index=True)

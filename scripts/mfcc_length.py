@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-from impressions.atomic import write_json
-from impressions.dataset import read_manifest
-from impressions.loaders import mfcc_length
-from impressions.runlog import rule_log
+from impressions.data.clips import read_manifest
+from impressions.features.audio_stage import mfcc_length
+from impressions.io.atomic import write_json
+from impressions.io.runlog import rule_log
 
 with rule_log(snakemake) as log:  # noqa: F821
     manifest = read_manifest(snakemake.input.manifest)

@@ -2,11 +2,11 @@
 
 from pathlib import Path
 
-from impressions import TRAITS, plots
-from impressions.cache import CacheReader
-from impressions.dataset import read_manifest
-from impressions.loaders import read_feature
-from impressions.runlog import rule_log
+from impressions import TRAITS
+from impressions.data.clips import read_manifest
+from impressions.io.cache import CacheReader, read_feature
+from impressions.io.runlog import rule_log
+from impressions.report import plots
 
 with rule_log(snakemake) as log:  # noqa: F821
     manifest = read_manifest(snakemake.input.manifest)

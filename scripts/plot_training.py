@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from impressions import plots
-from impressions.runlog import rule_log
+from impressions.io.runlog import rule_log
+from impressions.report import plots
 
 with rule_log(snakemake) as log:  # noqa: F821
     history = pd.read_csv(snakemake.input.history)

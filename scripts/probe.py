@@ -1,8 +1,9 @@
 """Rule probe: ffprobe every clip of a shard and record media-level exclusions."""
 
-from impressions import dataset as ds, manifest
-from impressions.atomic import write_tsv
-from impressions.runlog import rule_log
+from impressions.data import clips as ds
+from impressions.data import manifest
+from impressions.io.atomic import write_tsv
+from impressions.io.runlog import rule_log
 
 with rule_log(snakemake) as log:  # noqa: F821
     clips = [ds.Clip(clip_id, split, path) for clip_id, split, path in snakemake.params.clips]

@@ -1,7 +1,7 @@
 """Rule spectrograms: seed 001's clip and summary spectrograms of a shard, from its log-mel cache."""
 
-from impressions.audio import spectrogram_cache
-from impressions.runlog import rule_log
+from impressions.features.audio_stage import spectrogram_cache
+from impressions.io.runlog import rule_log
 
 with rule_log(snakemake) as log:  # noqa: F821
     settings = snakemake.params.spectrogram

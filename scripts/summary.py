@@ -5,10 +5,10 @@ from pathlib import Path
 
 import h5py
 
-from impressions import summary
-from impressions.atomic import write_text, write_tsv
-from impressions.dataset import read_manifest
-from impressions.runlog import rule_log
+from impressions.data.clips import read_manifest
+from impressions.io.atomic import write_text, write_tsv
+from impressions.io.runlog import rule_log
+from impressions.report import summary
 
 
 def read_json(path):

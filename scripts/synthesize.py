@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from impressions import synth
-from impressions.runlog import rule_log
+from impressions.data import synthetic as synth
+from impressions.io.runlog import rule_log
 
 with rule_log(snakemake) as log:  # noqa: F821 (snakemake is injected by the script directive)
     root = Path(snakemake.output[0]).parent  # output[0] is the dataset's ground_truth.json

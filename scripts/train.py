@@ -2,9 +2,8 @@
 
 import json
 
-from impressions import train
-from impressions.inputs import INPUTS
-from impressions.runlog import rule_log
+from impressions.io.runlog import rule_log
+from impressions.models import registry, train
 
 with rule_log(snakemake) as log:  # noqa: F821 (snakemake is injected by the script directive)
     name = snakemake.wildcards.keras_model
@@ -15,7 +14,7 @@ with rule_log(snakemake) as log:  # noqa: F821 (snakemake is injected by the scr
     train.train_model(
         name,
         manifest=snakemake.input.manifest,
-        caches={family: list(snakemake.input[family]) for family in INPUTS[name].families},
+        caches={family: list(snakemake.input[family]) for family in registry.spec(name).families},
         settings=settings,
         seed=snakemake.params.seed,
         threads=snakemake.threads,

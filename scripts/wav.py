@@ -1,8 +1,8 @@
 """Rule wav: decode every usable clip of a shard to 16 kHz mono PCM wav."""
 
-from impressions.media import decode_shard
-from impressions.dataset import read_probe
-from impressions.runlog import rule_log
+from impressions.data.clips import read_probe
+from impressions.data.media import decode_shard
+from impressions.io.runlog import rule_log
 
 with rule_log(snakemake) as log:  # noqa: F821
     usable = read_probe(snakemake.input.probe).query("reason == ''")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from impressions import LABELS
-from impressions.annotations import AnnotationError, load_annotations, safe_load_pickle
+from impressions.data.annotations import AnnotationError, load_annotations, safe_load_pickle
 
 
 def write(path, obj, protocol=2):

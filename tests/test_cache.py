@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from impressions import __version__
-from impressions.atomic import atomic_path, write_json
-from impressions.cache import CacheReader, write_cache
+from impressions.io.atomic import atomic_path, write_json
+from impressions.io.cache import CacheReader, write_cache
 
 
 def arrays(seed):

@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from impressions import CAM_MODELS, TRAITS
-from impressions.cam import (
+from impressions import TRAITS
+from impressions.cam.figures import gallery, profile_figure
+from impressions.cam.maps import (
     CamView,
     activation_maps,
     band_centres_hz,
@@ -21,11 +22,12 @@ from impressions.cam import (
     upsample,
     view,
 )
-from impressions.cam_figures import gallery, profile_figure
-from impressions.cam_run import envelope
-from impressions.errors import InputError
-from impressions.metrics import prediction_table
-from impressions.models import build
+from impressions.cam.stage import envelope
+from impressions.io.errors import InputError
+from impressions.models.metrics import prediction_table
+from impressions.models.registry import MODELS, build
+
+CAM_MODELS = sorted(name for name, spec in MODELS.items() if spec.cam is not None)
 
 SPECTROGRAM_PARAMS = {"summary_pool": 6, "vggish_front_end": {"hop_s": 0.01}}
 RAWWAVE_PARAMS = {"sample_rate": 4000, "hop_length": 128, "n_fft": 256}
@@ -46,7 +48,7 @@ def test_clip_cam_satisfies_the_identity_and_covers_the_input(name):
     model.get_layer("traits").set_weights([np.random.default_rng(1).normal(size=w.shape).astype(np.float32) for w in model.get_layer("traits").get_weights()])
     kernel, bias = output_weights(model)
     instances = list(np.random.default_rng(2).normal(size=(3 if name == "clip_cam_cnn" else 1, *SHAPES[name])).astype(np.float32))
-    cam_view = view(name, RAWWAVE_PARAMS if name == "rawwav_cam_cnn" else SPECTROGRAM_PARAMS)
+    cam_view = view(MODELS[name].cam, RAWWAVE_PARAMS if name == "rawwav_cam_cnn" else SPECTROGRAM_PARAMS)
     cam = clip_cam(feature_model(model), kernel, bias, instances, cam_view)
     assert cam.identity_error < 1e-5
     np.testing.assert_allclose(cam.outputs, model.predict(np.stack(instances), verbose=0).mean(axis=0), atol=1e-5)
@@ -141,9 +143,9 @@ def test_localisation_of_a_map_on_the_cue_is_all_inside_and_of_a_flat_map_is_the
 
 
 def test_views_time_each_model_from_its_cache_parameters():
-    assert view("clip_cam_cnn", SPECTROGRAM_PARAMS) == CamView(0.01, True)
-    assert view("summary_cam_cnn", SPECTROGRAM_PARAMS).frame_s == pytest.approx(0.06)
-    assert view("rawwav_cam_cnn", RAWWAVE_PARAMS) == CamView(0.032, False)
+    assert view(MODELS["clip_cam_cnn"].cam, SPECTROGRAM_PARAMS) == CamView(0.01, True)
+    assert view(MODELS["summary_cam_cnn"].cam, SPECTROGRAM_PARAMS).frame_s == pytest.approx(0.06)
+    assert view(MODELS["rawwav_cam_cnn"].cam, RAWWAVE_PARAMS) == CamView(0.032, False)
 
 
 def test_envelope_is_the_rms_on_the_raw_wave_frames_padded_to_length(tmp_path):

@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 
 from impressions import LABELS
-from impressions.dataset import EXCLUDED_COLUMNS, MANIFEST_COLUMNS, Clip, clips_by_shard, discover, shard_of
-from impressions.manifest import build_manifest, probe_shard
+from impressions.data.clips import EXCLUDED_COLUMNS, MANIFEST_COLUMNS, Clip, clips_by_shard, discover, shard_of
+from impressions.data.manifest import build_manifest, probe_shard
 
 
 def ids(n, start=0):

@@ -15,9 +15,8 @@ import numpy as np
 import pytest
 import scipy.signal
 
-from impressions import features
-
-from impressions.features import (
+from impressions.features import transforms as features
+from impressions.features.transforms import (
     VGGISH_FRONT_END,
     htk_mel_matrix,
     mfcc,

@@ -3,8 +3,9 @@ import pandas as pd
 import pytest
 
 from impressions import TRAITS
-from impressions.cache import write_cache
-from impressions.loaders import mean_mfcc, mfcc_length, mfcc_tensor, read_feature
+from impressions.features.audio_stage import mfcc_length
+from impressions.io.cache import read_feature, write_cache
+from impressions.models.instances import mfcc_tensor
 
 
 def test_mfcc_tensor_standardises_and_pre_pads():
@@ -21,11 +22,6 @@ def test_mfcc_tensor_keeps_the_last_frames_of_a_long_clip():
     mfcc = np.random.default_rng(0).normal(size=(10, 2)).astype(np.float32)
     standard = (mfcc - mfcc.mean()) / mfcc.std()
     np.testing.assert_allclose(mfcc_tensor(mfcc, length=4)[:, :, 0].T, standard[-4:], rtol=1e-5)
-
-
-def test_mean_mfcc():
-    mfcc = np.array([[1, 2], [3, 6]], dtype=np.float32)
-    np.testing.assert_array_equal(mean_mfcc(mfcc), [[2], [4]])
 
 
 @pytest.fixture

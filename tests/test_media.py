@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from impressions.media import MediaError, decode_wav, probe, read_wav, sample_frames
+from impressions.data.media import MediaError, decode_wav, probe, sample_frames
+from impressions.io.wav import read_wav
 
 
 def test_probe_reports_streams_rates_and_size(media_dir):

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from impressions import TRAITS
-from impressions.metrics import evaluate, prediction_table, score
+from impressions.models.metrics import evaluate, prediction_table, score
 
 
 def table(y_true, y_pred, ids=None):

@@ -6,8 +6,8 @@ import pytest
 from matplotlib.text import Text
 
 from impressions import TRAITS
-from impressions.metrics import prediction_table
-from impressions.plots import BINS, pick_samples, predicted_vs_true, sample_clips, save, trait_distributions, training_curves
+from impressions.models.metrics import prediction_table
+from impressions.report.plots import BINS, pick_samples, predicted_vs_true, sample_clips, save, training_curves, trait_distributions
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -18,7 +18,8 @@ def close_figures():
     plt.close("all")
 
 
-def manifest(counts={"train": 12, "val": 5, "test": 3}, seed=0):
+def manifest(counts=None, seed=0):
+    counts = counts or {"train": 12, "val": 5, "test": 3}
     rng = np.random.default_rng(seed)
     rows = [
         {"clip_id": f"{split}{i}", "split": split, **{t: rng.uniform() for t in TRAITS}}
@@ -236,7 +237,7 @@ def test_predicted_vs_true_r2_is_not_available_for_one_clip():
 
 def test_pick_samples_spans_the_training_annotations_lowest_middle_highest():
     table = pd.DataFrame({"clip_id": [f"c{i}" for i in range(7)], "split": ["train"] * 5 + ["test"] * 2})
-    for i, trait in enumerate(TRAITS):
+    for trait in TRAITS:
         table[trait] = [0.5, 0.1, 0.9, 0.3, 0.7, 0.0, 1.0]
     assert pick_samples(table) == ["c1", "c0", "c2"]  # means 0.1, 0.5, 0.9 among the train clips
     assert pick_samples(table.head(2)) == ["c1", "c0"]

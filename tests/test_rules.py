@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from impressions.provenance import library_modules
+from impressions.io.provenance import library_modules
 from workflow_rules import REPO, rules
 
 IMPORT_TO_PACKAGE = {

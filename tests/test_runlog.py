@@ -5,13 +5,12 @@ import sys
 
 from workflow_rules import REPO
 
-
 SCRIPT = """
 import sys
 from types import SimpleNamespace
 from pathlib import Path
-from impressions.errors import InputError
-from impressions.runlog import rule_log
+from impressions.io.errors import InputError
+from impressions.io.runlog import rule_log
 
 
 class Named(list):

@@ -4,11 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from impressions.audio import logmel_cache, mfcc_cache, rawwave_cache, spectrogram_cache
-from impressions.cache import CacheReader
-from impressions.media import decode_shard
-from impressions.video import frame_cache
-
+from impressions.data.media import decode_shard
+from impressions.features.audio_stage import logmel_cache, mfcc_cache, rawwave_cache, spectrogram_cache
+from impressions.features.video_stage import frame_cache
+from impressions.io.cache import CacheReader
 
 CLIPS = ["normal_clip.001", "short__clip.002"]
 
@@ -70,7 +69,7 @@ def test_frame_cache_shapes_and_params(media_dir, tmp_path):
 
 
 def test_an_empty_shard_gives_empty_caches_at_every_stage(tmp_path):
-    from impressions.embeddings import embedding_cache
+    from impressions.features.embed_stage import embedding_cache
 
     decode_shard({}, tmp_path / "wav", log=lambda _: None)
     logmel_cache([], tmp_path / "wav", tmp_path / "audio.h5", log=lambda _: None)

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from impressions import synth
-from impressions.dataset import shard_of
+from impressions.data import synthetic as synth
+from impressions.data.clips import shard_of
 from workflow_rules import REPO
 
 N_SHARDS = 4
@@ -75,7 +75,7 @@ def rules_of(jobs):
 
 
 def test_touching_a_library_module_reruns_exactly_the_rules_that_import_it(workflow):
-    module = workflow / "src" / "impressions" / "audio.py"
+    module = workflow / "src" / "impressions" / "features" / "audio_stage.py"
     before = module.stat()
     try:
         module.touch()
@@ -84,15 +84,15 @@ def test_touching_a_library_module_reruns_exactly_the_rules_that_import_it(workf
     finally:
         os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns))
     shards = {f"{i:03d}" for i in range(N_SHARDS)}
-    # audio.py is imported by the scripts of logmel, mfcc, spectrograms and rawwave
+    # audio_stage.py is imported by the scripts of logmel, mfcc, spectrograms and rawwave
     for rule in ("logmel", "mfcc", "spectrograms", "rawwave"):
         assert {shard for r, shard in jobs if r == rule} == shards
-    downstream = {"embed", "mfcc_length", "train", "train_knn", "evaluate", "cam", "plot_dataset", "plot_training", "plot_predictions",
+    downstream = {"embed", "mfcc_length", "train", "train_sklearn", "evaluate", "cam", "plot_dataset", "plot_training", "plot_predictions",
                   "summary", "all"}
     assert rules_of(jobs) == {"logmel", "mfcc", "spectrograms", "rawwave"} | downstream
     # the dry run says why: each of those jobs' reason names the module
     reasons = [line for line in why.splitlines() if line.strip().startswith("reason: Updated input files")]
-    assert reasons and all("src/impressions/audio.py" in line for line in reasons)
+    assert reasons and all("src/impressions/features/audio_stage.py" in line for line in reasons)
     assert nothing_to_do(workflow)
 
 

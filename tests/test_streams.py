@@ -5,9 +5,10 @@ import pandas as pd
 import pytest
 
 from impressions import TRAITS
-from impressions.cache import write_cache
-from impressions.inputs import INPUTS, ClipSource, clip_predictions
-from impressions.streams import dataset, signature
+from impressions.io.cache import write_cache
+from impressions.models import registry
+from impressions.models.inputs import ClipSource, clip_predictions
+from impressions.models.streams import dataset, signature
 
 
 def make_caches(tmp_path, n_clips=40, n_shards=2, seed=0):
@@ -45,7 +46,7 @@ def test_vggish_head_excludes_clips_with_too_few_seconds(tmp_path):
     source = ClipSource("vggish_head", rows, caches, {"seconds": 5})
     excluded = source.excluded()
     assert sorted(excluded["clip_id"]) == sorted(rows.loc[rows["seconds"] < 5, "clip_id"])
-    assert set(excluded["reason"]) == {INPUTS["vggish_head"].reason}
+    assert set(excluded["reason"]) == {registry.spec("vggish_head").exclusion_reason}
     assert signature(source).shape == (640,)
 
 

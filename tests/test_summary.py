@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from impressions import SPLITS, TRAITS
-from impressions.metrics import evaluate, prediction_table
-from impressions.summary import blocks, cam_table, comparison, summary_table, to_html, to_markdown
+from impressions.models.metrics import evaluate, prediction_table
+from impressions.report.summary import blocks, cam_table, comparison, summary_table, to_html, to_markdown
 
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
 
@@ -42,7 +42,7 @@ def test_comparison_ranks_models_by_mean_and_ends_with_the_yardsticks(metrics):
 
 
 def test_yardsticks_come_from_the_model_scored_on_most_clips_and_fewer_is_said(metrics):
-    from impressions.summary import fewer_clips
+    from impressions.report.summary import fewer_clips
 
     short = model_metrics(0.05, seed=3)
     short["splits"]["test"]["n_clips"] = 6
@@ -131,7 +131,7 @@ def test_html_embeds_every_image_and_escapes_text(metrics, tmp_path):
 
 
 def test_page_without_figures_keeps_text_and_tables(metrics):
-    from impressions.summary import without_figures
+    from impressions.report.summary import without_figures
 
     page = blocks(**page_inputs(metrics, localisations={"summary_cam_cnn": LOCALISATION}))
     kept = without_figures(page)

@@ -10,7 +10,10 @@ import ffmpeg
 import numpy as np
 import pytest
 
-from impressions import LABELS, TRAITS, synth
+from impressions import LABELS, TRAITS
+from impressions.data import ground_truth as gt
+from impressions.data import synthetic as synth
+from impressions.data.ground_truth import bayes_predictions
 
 TINY = {
     "seed": 7,
@@ -158,14 +161,14 @@ def test_scores_have_the_promised_statistics_and_structure():
     for label in (*LABELS, "mean"):
         assert test[label]["ceiling_1mae"] - test[label]["baseline_1mae"] > 0.04
     neuroticism = np.array([c.labels["neuroticism"] for c in train])
-    factor = {f: np.array([c.factors[f] for c in train]) for f in synth.FACTOR_NAMES}
+    factor = {f: np.array([c.factors[f] for c in train]) for f in gt.FACTOR_NAMES}
     assert np.corrcoef(neuroticism, factor["band_energy"])[0, 1] > 0.5
     assert abs(np.corrcoef(neuroticism, factor["brightness"])[0, 1]) < 0.05
 
 
 def test_hidden_band_carries_band_energy_during_the_burst(dataset, clips):
     root, _ = dataset
-    band = synth.HIDDEN_BAND
+    band = gt.HIDDEN_BAND
     voiced = [c for c in clips if c.has_audio and c.kind == "regular"]
     high = max(voiced, key=lambda c: c.factors["band_energy"])
     low = min(voiced, key=lambda c: c.factors["band_energy"])
@@ -176,7 +179,7 @@ def test_hidden_band_carries_band_energy_during_the_burst(dataset, clips):
         return band_db(left, start_s, end_s, band["low_hz"], band["high_hz"])
 
     burst = (band["start_s"] + 0.2, band["end_s"] - 0.2)
-    level = {c.clip_id: synth.media_values(c.factors)["band_energy"] for c in voiced}
+    level = {c.clip_id: gt.media_values(c.factors)["band_energy"] for c in voiced}
     assert measured(high, *burst) > measured(low, *burst) + 0.5 * (level[high.clip_id] - level[low.clip_id])
     assert measured(high, *burst) > measured(high, band["end_s"] + 0.3, TINY["duration_s"] - 0.3) + 15
     for clip in voiced:  # the band's power during the burst is the planned RMS level
@@ -194,12 +197,12 @@ def strongest(signal, low_hz, high_hz):
 def test_voice_follows_pitch_loudness_and_syllable_rate_and_channels_differ(dataset, clips):
     root, _ = dataset
     for clip in (c for c in clips if c.has_audio):
-        media = synth.media_values(clip.factors)
+        media = gt.media_values(clip.factors)
         stereo = decode_audio(str(root / clip.relpath))
         left = stereo[:, 0]
         assert strongest(left, 40, 320) == pytest.approx(media["pitch"], rel=0.05)
         assert strongest(left**2, 1, 10) == pytest.approx(media["syllable_rate"], rel=0.1)
-        below_hidden_band = band_db(left, 0, clip.duration_s, 20, synth.HIDDEN_BAND["low_hz"] - 100)
+        below_hidden_band = band_db(left, 0, clip.duration_s, 20, gt.HIDDEN_BAND["low_hz"] - 100)
         assert below_hidden_band == pytest.approx(media["loudness"], abs=1)
         left, right = np.sqrt((stereo**2).mean(axis=0))
         assert not np.array_equal(stereo[:, 0], stereo[:, 1])
@@ -211,7 +214,7 @@ def test_video_follows_brightness_hue_and_motion(dataset, clips):
     measured = []
     for clip in clips:
         frames = decode_frames(root / clip.relpath, TINY["width"], TINY["height"])
-        media = synth.media_values(clip.factors)
+        media = gt.media_values(clip.factors)
         background = frames[0, :20, :20].mean()
         assert background == pytest.approx(media["brightness"], abs=3)
         measured.append(background)
@@ -226,9 +229,9 @@ def test_video_follows_brightness_hue_and_motion(dataset, clips):
 
 def test_ground_truth_describes_the_model_and_the_yardsticks(dataset, clips):
     root, _ = dataset
-    truth = json.loads((root / synth.GROUND_TRUTH).read_text())
+    truth = json.loads((root / gt.GROUND_TRUTH).read_text())
     model = truth["model"]
-    assert model["hidden_band"] == synth.HIDDEN_BAND
+    assert model["hidden_band"] == gt.HIDDEN_BAND
     assert model["signal_r2"] == 0.8 and model["label_sd"] == 0.15
     modality = {name: spec["modality"] for name, spec in model["factors"].items()}
     assert {modality[f] for f in model["trait_weights"]["neuroticism"]} == {"audio"}
@@ -247,8 +250,8 @@ def test_ground_truth_describes_the_model_and_the_yardsticks(dataset, clips):
 
 def test_bayes_predictions_from_ground_truth_reproduce_the_ceiling(dataset, clips):
     root, _ = dataset
-    truth = json.loads((root / synth.GROUND_TRUTH).read_text())
-    bayes = synth.bayes_predictions(truth)
+    truth = json.loads((root / gt.GROUND_TRUTH).read_text())
+    bayes = bayes_predictions(truth)
     assert set(bayes) == {c.clip_id for c in clips}
     test = [c for c in clips if c.split == "test"]
     for trait in TRAITS:

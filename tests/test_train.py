@@ -4,9 +4,9 @@ import pandas as pd
 import pytest
 
 from impressions import SPLITS, TRAITS
-from impressions.cache import write_cache
-from impressions.train import TargetScale, one_minus_mae, start_at_train_mean, train_model
-from impressions.models import build
+from impressions.io.cache import write_cache
+from impressions.models.registry import build
+from impressions.models.train import TargetScale, one_minus_mae, start_at_train_mean, train_model
 
 
 def test_target_scale_round_trip_and_statistics_from_train():

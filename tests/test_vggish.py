@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from impressions import vggish
-from impressions.vggish import Embedder, build_vggish, load_embedder
+from impressions.features import vggish
+from impressions.features.vggish import Embedder, build_vggish, load_embedder
 
 SR = 16000
 CHUNK = 15360  # 0.96 s at 16 kHz: the hop of a VGGish example

@@ -1,4 +1,4 @@
-"""Tests for impressions.vggish.convert_checkpoint and the ``"checkpoint"`` embedder source.
+"""Tests for impressions.features.vggish_checkpoint.convert_checkpoint and the ``"checkpoint"`` embedder source.
 
 The official ``vggish_model.ckpt`` cannot be downloaded here, so the module writes a stand-in
 once: the official variable names and shapes with random weights, in the V1 format the official
@@ -17,8 +17,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from impressions import vggish
-from impressions.vggish import convert_checkpoint, load_embedder
+from impressions.features import vggish, vggish_checkpoint
+from impressions.features.vggish import load_embedder
+from impressions.features.vggish_checkpoint import convert_checkpoint
 
 OFFICIAL_SHAPES = {
     "vggish/conv1/weights": (3, 3, 1, 64),
@@ -186,7 +187,7 @@ def test_export_serves_log_mel_to_128_float32_and_records_no_pca(export_raw):
     output = signature.structured_outputs["embedding"]
     assert (tuple(output.shape), output.dtype) == ((None, 128), tf.float32)
     assert not bool(loaded.pca_applied.numpy())
-    record = json.loads((Path(export_raw) / vggish.CONVERSION_RECORD).read_text())
+    record = json.loads((Path(export_raw) / vggish_checkpoint.CONVERSION_RECORD).read_text())
     assert record["pca_applied"] is False and record["pca_params"] is None
     assert record["checkpoint"].endswith("vggish_model.ckpt")
 

@@ -11,9 +11,10 @@ import pytest
 import yaml
 from matplotlib import pyplot as plt
 
-from impressions import SPLITS, TRAITS, synth
-from impressions.cache import CacheReader
-from impressions.dataset import read_manifest, shard_of
+from impressions import SPLITS, TRAITS
+from impressions.data import synthetic as synth
+from impressions.data.clips import read_manifest, shard_of
+from impressions.io.cache import CacheReader
 from workflow_rules import REPO
 
 CONFIG = REPO / "tests" / "tiny_config.yaml"
@@ -154,7 +155,7 @@ def test_trained_cam_models_satisfy_the_cam_identity_on_cached_inputs(run, model
     import h5py
     import keras
 
-    from impressions.cam_run import IDENTITY_TOLERANCE
+    from impressions.cam.stage import IDENTITY_TOLERANCE
 
     trained = keras.saving.load_model(run / "models" / model / "model.keras", compile=False)
     tolerance = IDENTITY_TOLERANCE[trained.get_layer("traits").dtype_policy.compute_dtype]  # float16 if trained on a GPU
@@ -258,7 +259,7 @@ def test_changing_one_clip_reruns_only_its_shard(run, planned):
     shard_jobs = {line.split("shard=")[1].strip() for line in output.splitlines() if "shard=" in line}
     assert shard_jobs == {shard_of(clip.clip_id, N_SHARDS)}
     for rule in ("probe", "wav", "logmel", "mfcc", "spectrograms", "rawwave", "frames", "embed", "manifest", "train",
-                 "train_knn", "summary"):
+                 "train_sklearn", "summary"):
         assert f"rule {rule}:" in output, rule
     assert "rule synthesize:" not in output
 

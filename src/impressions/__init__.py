@@ -10,6 +10,3 @@ LABELS = TRAITS + ("interview",)
 
 SPLITS = ("train", "val", "test")
 """The splits, in the order tables list them."""
-
-CAM_MODELS = ("clip_cam_cnn", "summary_cam_cnn", "rawwav_cam_cnn")
-"""The models whose class activation maps the cam stage draws (see `impressions.cam`)."""

@@ -1,0 +1,1 @@
+"""Class activation maps: the maps, the cam stage and its figures."""

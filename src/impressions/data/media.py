@@ -1,0 +1,152 @@
+"""Reading media with ffmpeg: probing clips, decoding audio to wav, sampling video frames."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Callable
+
+import ffmpeg
+import numpy as np
+
+from impressions.io.atomic import atomic_path
+from impressions.io.errors import InputError
+
+BITEXACT = {"fflags": "+bitexact", "map_metadata": -1}
+"""Output options that keep ffmpeg from writing version strings or times into files."""
+
+
+class MediaError(InputError):
+    """ffmpeg could not read a clip; the message says which clip and what ffmpeg said."""
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What ffprobe tells about one clip (the manifest's media columns)."""
+
+    duration_s: float
+    audio_duration_s: float
+    has_audio: bool
+    has_video: bool
+    audio_rate: int
+    audio_channels: int
+    fps: float
+    width: int
+    height: int
+    size_bytes: int
+
+    def as_row(self) -> dict:
+        return asdict(self)
+
+
+def _ffmpeg_message(error: ffmpeg.Error) -> str:
+    lines = (error.stderr or b"").decode("utf-8", "replace").strip().splitlines()
+    return lines[-1] if lines else "ffmpeg failed without a message"
+
+
+def probe(path: str | os.PathLike) -> Probe:
+    """Probe a clip's container and streams.
+
+    Raises
+    ------
+    MediaError
+        When ffprobe cannot read the file (corrupt, empty, not a media file).
+    """
+    try:
+        info = ffmpeg.probe(str(path))
+    except ffmpeg.Error as error:
+        raise MediaError(f"{path}: {_ffmpeg_message(error)}") from None
+    streams = info.get("streams", [])
+    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    video = next((s for s in streams if s.get("codec_type") == "video"), None)
+    duration = float(info.get("format", {}).get("duration", 0.0) or 0.0)
+    fps = float(Fraction(video["avg_frame_rate"])) if video and video.get("avg_frame_rate", "0/0") != "0/0" else 0.0
+    return Probe(
+        duration_s=duration,
+        audio_duration_s=float(audio.get("duration", duration)) if audio else 0.0,
+        has_audio=audio is not None,
+        has_video=video is not None,
+        audio_rate=int(audio.get("sample_rate", 0)) if audio else 0,
+        audio_channels=int(audio.get("channels", 0)) if audio else 0,
+        fps=fps,
+        width=int(video.get("width", 0)) if video else 0,
+        height=int(video.get("height", 0)) if video else 0,
+        size_bytes=Path(path).stat().st_size,
+    )
+
+
+def decode_wav(source: str | os.PathLike, target: str | os.PathLike, *, sample_rate: int = 16000) -> None:
+    """Decode a clip's first audio stream to mono 16-bit PCM wav at `sample_rate`.
+
+    ffmpeg downmixes to mono first, then resamples (swresample), which is what the VGGish
+    reference expects of its input.
+    """
+    stream = ffmpeg.input(str(source)).audio.output(
+        str(target), ac=1, ar=sample_rate, acodec="pcm_s16le", format="wav", **BITEXACT, **{"flags:a": "+bitexact"}
+    )
+    try:
+        stream.overwrite_output().run(quiet=True)
+    except ffmpeg.Error as error:
+        raise MediaError(f"{source}: {_ffmpeg_message(error)}") from None
+
+
+def decode_shard(
+    clips: dict[str, str],
+    folder: str | os.PathLike,
+    *,
+    sample_rate: int = 16000,
+    threads: int = 1,
+    log: Callable[[str], None] = print,
+) -> None:
+    """Decode each clip (clip id -> mp4 path) to ``<folder>/<clip id>.wav``, several at a time.
+
+    The folder appears only once every clip is decoded.
+    """
+    with atomic_path(folder) as tmp:
+        tmp.mkdir()
+
+        def decode(item: tuple[int, tuple[str, str]]) -> None:
+            number, (clip_id, path) = item
+            decode_wav(path, tmp / f"{clip_id}.wav", sample_rate=sample_rate)
+            log(f"[{number}/{len(clips)}] {clip_id}.wav")
+
+        with ThreadPoolExecutor(max(1, threads)) as pool:
+            list(pool.map(decode, enumerate(clips.items(), start=1)))
+
+
+def sample_frames(
+    path: str | os.PathLike, *, duration_s: float, count: int = 6, height: int = 140, width: int = 248
+) -> np.ndarray:
+    """Take `count` frames spread evenly over a clip, resized to height x width.
+
+    Frames are taken at the centres of `count` equal slices of the clip, each with an exact seek,
+    so the choice does not depend on the clip's frame rate.
+
+    Returns
+    -------
+    np.ndarray [shape=(count, height, width, 3), dtype=uint8]
+        RGB frames.
+    """
+    frames = np.empty((count, height, width, 3), dtype=np.uint8)
+    for i in range(count):
+        at = (i + 0.5) * duration_s / count
+        frames[i] = _frame_at(path, at, height=height, width=width)
+    return frames
+
+
+def _frame_at(path: str | os.PathLike, at: float, *, height: int, width: int) -> np.ndarray:
+    stream = (
+        ffmpeg.input(str(path), ss=f"{at:.3f}")
+        .video.filter("scale", width, height, flags="bicubic")
+        .output("pipe:", vframes=1, format="rawvideo", pix_fmt="rgb24")
+    )
+    try:
+        raw, _ = stream.run(capture_stdout=True, quiet=True)
+    except ffmpeg.Error as error:
+        raise MediaError(f"{path}: {_ffmpeg_message(error)}") from None
+    if len(raw) != height * width * 3:
+        raise MediaError(f"{path}: no frame at {at:.2f} s (got {len(raw)} bytes)")
+    return np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 3)

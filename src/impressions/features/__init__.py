@@ -1,0 +1,1 @@
+"""Features: the audio and video transforms, the per-shard cache stages and VGGish (network, embedders, checkpoint conversion)."""

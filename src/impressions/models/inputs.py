@@ -1,0 +1,122 @@
+"""A model's clips, read from the shard caches clip by clip, and its predictions per split.
+
+Each model reads one or more cache families; its registry entry says how one clip's cached
+arrays become its instances (one per clip, or one per 0.96 s patch or window whose predictions
+are averaged back into the clip's). `ClipSource` reads them lazily, so a split is never in
+memory whole; `impressions.models.streams` turns a source into a tf.data pipeline.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from impressions import SPLITS, TRAITS
+from impressions.data.clips import read_manifest
+from impressions.io.atomic import atomic_path, write_tsv
+from impressions.io.cache import CacheReader
+from impressions.models import registry
+from impressions.models.instances import Readers
+from impressions.models.metrics import prediction_table
+
+
+class ClipSource:
+    """One split's clips of one model, read clip by clip from the shard caches.
+
+    Parameters
+    ----------
+    model : a registered model (`impressions.models.registry`)
+    rows : the split's manifest rows (clip_id, shard and the trait columns)
+    caches : family -> shard -> path of that shard's cache
+    settings : the model's settings (those its instances need, e.g. ``seconds``)
+    """
+
+    def __init__(self, model: str, rows: pd.DataFrame, caches: dict[str, dict[str, str | os.PathLike]], settings: dict):
+        self.spec = registry.spec(model)
+        self.rows = rows.reset_index(drop=True)
+        self.caches = caches
+        self.settings = settings
+        self.reads = 0  # clips read so far: lets a test check that reading is lazy
+
+    def clips(self, order: np.ndarray | None = None) -> Iterator[tuple[int, list]]:
+        """(row index, instances) of each clip, in `order` (default: manifest order)."""
+        readers: dict[str, Readers] = {}
+        try:
+            for index in range(len(self.rows)) if order is None else order:
+                row = self.rows.iloc[index]
+                if row["shard"] not in readers:
+                    readers[row["shard"]] = {f: CacheReader(self.caches[f][row["shard"]]) for f in self.spec.families}
+                self.reads += 1
+                yield int(index), self.spec.instances(readers[row["shard"]], row["clip_id"], self.settings)
+        finally:
+            for shard_readers in readers.values():
+                for reader in shard_readers.values():
+                    reader.close()
+
+    def targets(self) -> np.ndarray:
+        return self.rows[list(TRAITS)].to_numpy(np.float32)
+
+    def excluded(self) -> pd.DataFrame:
+        """Clips that give no instance, with the reason (one pass over the caches)."""
+        empty = [index for index, instances in self.clips() if not instances]
+        rows = self.rows.iloc[empty]
+        return pd.DataFrame({"clip_id": rows["clip_id"], "split": rows["split"], "reason": self.spec.exclusion_reason})
+
+    def first_instance(self):
+        """The first instance of the split (its shapes and dtypes define the model's input)."""
+        for _, instances in self.clips():
+            if instances:
+                return instances[0]
+        raise ValueError(f"no clip of this split gives an input ({self.spec.exclusion_reason})")
+
+
+def clip_predictions(source: ClipSource, predict: Callable[[np.ndarray | dict], np.ndarray], *, batch_size: int = 64):
+    """Predict every clip: instances in batches, averaged per clip (patch models, KNN windows).
+
+    Returns
+    -------
+    clip_ids : the clips that have instances, in manifest order
+    predictions : np.ndarray [shape=(clips, 5)]
+    """
+    clip_ids, predictions = [], []
+    for index, instances in source.clips():
+        if not instances:
+            continue
+        if isinstance(instances[0], dict):
+            batch = {key: np.stack([i[key] for i in instances]) for key in instances[0]}
+        else:
+            batch = np.stack(instances)
+        clip_ids.append(source.rows.iloc[index]["clip_id"])
+        predictions.append(np.mean(predict(batch), axis=0))
+    return clip_ids, np.array(predictions, dtype=np.float32).reshape(-1, len(TRAITS))
+
+
+def read_sources(name: str, manifest: str | os.PathLike, caches: dict[str, list[str]], settings: dict) -> dict[str, ClipSource]:
+    """One ClipSource per split; `caches` maps each family to the paths of its shard files."""
+    rows = read_manifest(manifest)
+    by_shard = {family: {Path(p).stem: p for p in paths} for family, paths in caches.items()}
+    return {split: ClipSource(name, rows[rows["split"] == split], by_shard, settings) for split in SPLITS}
+
+
+def write_predictions(outputs, sources: dict[str, ClipSource], predict: Callable, excluded: pd.DataFrame, *,
+                      back: Callable[[np.ndarray], np.ndarray] = lambda y: y, log=print) -> None:
+    """Write the model's excluded clips and one predictions table per split.
+
+    `predict` maps a batch of one clip's instances to predictions, averaged per clip; `back`
+    undoes the target scaling the model was trained with.
+    """
+    write_tsv(outputs.excluded, excluded)
+    for row in excluded.itertuples():
+        log(f"excluded {row.clip_id} ({row.split}): {row.reason}")
+    for split, path in zip(SPLITS, outputs.predictions):
+        source = sources[split]
+        clip_ids, predicted = clip_predictions(source, predict)
+        predicted = back(predicted)
+        truth = source.rows.set_index("clip_id").loc[clip_ids, list(TRAITS)].to_numpy(np.float32)
+        with atomic_path(path) as tmp:
+            prediction_table(clip_ids, truth, predicted).to_csv(tmp, index=False, float_format="%.6f")
+        log(f"{split}: predicted {len(clip_ids)} clips")

@@ -1,0 +1,73 @@
+"""How one clip's cached arrays become a model's instances (the registry names one per model).
+
+An instance is an array, or a dict of named arrays for a model with several inputs. A clip gives
+one instance, or one per 0.96 s patch or window whose predictions are averaged back into the
+clip's; an empty list excludes the clip (the registry entry says why).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from impressions.io.cache import CacheReader
+
+Readers = dict[str, CacheReader]
+"""Cache family -> the open cache of one shard."""
+
+
+def first_embeddings(readers: Readers, clip_id: str, settings: dict) -> list:
+    """The first ``seconds`` VGGish embeddings, flattened (the seed-000 head's input)."""
+    embeddings = readers["vggish"].get("embeddings", clip_id)
+    seconds = settings["seconds"]
+    return [embeddings[:seconds].reshape(-1)] if len(embeddings) >= seconds else []
+
+
+def real_patches(readers: Readers, clip_id: str, settings: dict) -> list:
+    """Each 0.96 s log-mel patch of the clip spectrogram that comes from audio (not padding)."""
+    n_real = int(readers["spectrogram"].get("n_real_seconds", clip_id)[0])
+    return list(readers["spectrogram"].get("clip_spectrogram", clip_id)[:n_real])
+
+
+def summary(readers: Readers, clip_id: str, settings: dict) -> list:
+    """The clip's summary spectrogram."""
+    return [readers["spectrogram"].get("summary_spectrogram", clip_id)]
+
+
+def rawwave(readers: Readers, clip_id: str, settings: dict) -> list:
+    """The clip's raw-wave FFT features."""
+    return [readers["rawwave"].get("rawwave_fft", clip_id)]
+
+
+def mfcc_and_frames(readers: Readers, clip_id: str, settings: dict) -> list:
+    """The fusion model's two inputs: the MFCC tensor (`mfcc_tensor`) and the clip's frames."""
+    audio = readers["mfcc"].get(settings.get("audio_input", "mfcc"), clip_id)
+    mfcc = mfcc_tensor(audio, length=settings["mfcc_length"])
+    return [{"mfcc": mfcc, "frames": readers["frames"].get("frames", clip_id)}]
+
+
+def windows(readers: Readers, clip_id: str, settings: dict) -> list:
+    """Every 0.96 s VGGish embedding of the clip, each its own instance."""
+    return list(readers["vggish"].get("embeddings", clip_id))
+
+
+def mfcc_tensor(mfcc: np.ndarray, *, length: int) -> np.ndarray:
+    """Seed 002's MFCC input: standardised per sample, pre-padded with zeros, (n_mfcc, length, 1).
+
+    The clip's coefficients are scaled to zero mean and unit variance over all its values, then
+    zeros are put before them up to `length` frames; a longer clip keeps its last `length`
+    frames (Keras ``pad_sequences`` defaults, which the seed used).
+
+    Parameters
+    ----------
+    mfcc : np.ndarray [shape=(frames, n_mfcc)], from the MFCC cache (time-major)
+    length : frames of the result
+
+    Returns
+    -------
+    np.ndarray [shape=(n_mfcc, length, 1), dtype=float32]
+    """
+    standard = (mfcc - mfcc.mean()) / (mfcc.std() + 1e-8)
+    kept = standard[-length:]
+    out = np.zeros((length, mfcc.shape[1]), dtype=np.float32)
+    out[length - len(kept) :] = kept
+    return out.T[..., np.newaxis]

@@ -1,0 +1,299 @@
+"""The run's summary: a comparison table of every model (summary.tsv) and one page, in markdown
+(summary.md), as a self-contained HTML file with its figures embedded (summary.html), and as
+HTML without figures for the Snakemake report (summary_tables.html), which holds the figures.
+
+The page is built once as a list of blocks and written in both formats, so they cannot drift.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from impressions import SPLITS, TRAITS
+from impressions.models.registry import MODELS
+
+YARDSTICKS = {"baseline": "train-mean baseline", "ceiling": "noise ceiling (ground truth)"}
+
+Block = tuple[str, object]
+"""(kind, content): ``h1``/``h2``/``p``/``warning`` text, ``list`` of texts, ``table``
+(DataFrame), ``image`` (path relative to the page, caption)."""
+
+
+def _yardstick_source(metrics: dict[str, dict], split: str) -> dict | None:
+    """The metrics whose baseline and ceiling rows the tables show: those of the model scored on
+    the most clips of `split` (models that excluded clips are scored on fewer; see `fewer_clips`)."""
+    return max(metrics.values(), key=lambda m: m["splits"][split]["n_clips"], default=None)
+
+
+def fewer_clips(metrics: dict[str, dict], split: str = "test") -> dict[str, int]:
+    """Models scored on fewer clips of `split` than the yardsticks, with their clip counts."""
+    source = _yardstick_source(metrics, split)
+    most = source["splits"][split]["n_clips"] if source else 0
+    return {name: m["splits"][split]["n_clips"] for name, m in metrics.items() if m["splits"][split]["n_clips"] < most}
+
+
+def comparison(metrics: dict[str, dict], split: str = "test") -> pd.DataFrame:
+    """One row per model, best mean 1-MAE first, then the baseline and the ceiling.
+
+    Columns: clips scored, 1-MAE per trait and mean, R^2 (mean over traits), MAE (mean), and the
+    spread of the predictions against the labels' (mean sd ratio: below 1 is regression to the mean).
+    """
+    rows = {}
+    for name, result in metrics.items():
+        rows[name] = {"clips": result["splits"][split]["n_clips"], **_row(result["splits"][split]["model"])}
+    source = _yardstick_source(metrics, split)
+    for who, label in YARDSTICKS.items():
+        if source is not None and who in source["splits"][split]:
+            rows[label] = {"clips": source["splits"][split]["n_clips"], **_row(source["splits"][split][who])}
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    models = table.loc[list(metrics)].sort_values("mean", ascending=False, kind="stable")
+    table = pd.concat([models, table.drop(index=list(metrics))])
+    table.index.name = "model"
+    return table
+
+
+def _row(scores: dict) -> dict:
+    row = {t: scores[t]["one_minus_mae"] for t in TRAITS}
+    row |= {"mean": scores["mean"]["one_minus_mae"], "R²": scores["mean"]["r2"], "MAE": scores["mean"]["mae"],
+            "sd ratio": float(np.mean([scores[t]["pred_std"] / scores[t]["label_std"] for t in TRAITS if scores[t]["label_std"] > 0]))}
+    return row
+
+
+def summary_table(metrics: dict[str, dict]) -> pd.DataFrame:
+    """summary.tsv: every model and yardstick on every split; 1-MAE and R^2 per trait and mean."""
+    rows = []
+    for split in SPLITS:
+        source = _yardstick_source(metrics, split)
+        entries = [(name, result["splits"][split]["model"], result["splits"][split]["n_clips"]) for name, result in metrics.items()]
+        entries += [(label, source["splits"][split][who], source["splits"][split]["n_clips"])
+                    for who, label in YARDSTICKS.items() if source is not None and who in source["splits"][split]]
+        for name, scores, n_clips in entries:
+            row = {"split": split, "model": name, "n_clips": n_clips}
+            row |= {f"{t}_1mae": scores[t]["one_minus_mae"] for t in (*TRAITS, "mean")}
+            row |= {f"{t}_r2": scores[t]["r2"] for t in (*TRAITS, "mean")}
+            row |= {"mean_mae": scores["mean"]["mae"], "mean_pred_std": scores["mean"]["pred_std"], "mean_label_std": scores["mean"]["label_std"]}
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def cam_table(localisations: dict[str, dict]) -> pd.DataFrame:
+    """Per CAM model: how much of the hidden trait's map falls on its cue, against the cue's share.
+
+    Each region (band, box, time) reads "mass (mean over the other traits) / share". Empty
+    without a hidden cue.
+    """
+    rows = {}
+    for name, result in localisations.items():
+        band = result.get("hidden_band")
+        if not band:
+            continue
+        cue = result["traits"][band["trait"]]
+        others = [result["traits"][t] for t in TRAITS if t != band["trait"]]
+        row = {"trait": band["trait"]}
+        for key in ("band", "box", "time"):
+            if f"{key}_mass" in cue:
+                other = np.mean([o[f"{key}_mass"] for o in others])
+                row[f"{key}: mass (other traits) / share"] = f"{cue[f'{key}_mass']:.3f} ({other:.3f}) / {cue[f'{key}_share']:.3f}"
+            else:
+                row[f"{key}: mass (other traits) / share"] = "-"
+        row["peak band (Hz)"] = f"{cue['peak_band_hz']:.0f}" if "peak_band_hz" in cue else "-"
+        row["peak band during the cue (Hz)"] = f"{cue['cue_peak_band_hz']:.0f}" if "cue_peak_band_hz" in cue else "-"
+        row["peak time (s)"] = f"{cue['peak_time_s']:.2f}"
+        rows[name] = row
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "model"
+    return table
+
+
+def blocks(
+    *,
+    dataset: str,
+    manifest: pd.DataFrame,
+    excluded: pd.DataFrame,
+    embedder: dict,
+    metrics: dict[str, dict],
+    localisations: dict[str, dict],
+    figures: dict,
+    keras_models: list[str],
+) -> list[Block]:
+    """The page, top to bottom: warnings, clips, the comparison, the CAMs (profiles and one gallery
+    per model: the hidden cue's trait, else the best-predicted one) and every other figure.
+
+    Parameters
+    ----------
+    embedder : the VGGish cache attributes ``source``, ``pretrained`` and ``description``
+    metrics : model name -> that model's metrics.json content
+    localisations : CAM model -> its localisation.json content
+    figures : ``data`` (trait distributions, sample clips), ``training`` and ``predictions``
+        (per model, in `keras_models` / `metrics` order), ``cam_profiles`` (CAM model -> path) and
+        ``cam_galleries`` (CAM model -> trait -> path): paths relative to the page
+    """
+    page: list[Block] = [("h1", f"impressions: run summary for `{dataset}`")]
+    if not embedder.get("pretrained", False):
+        users = " and ".join(name for name in metrics if name in MODELS and "vggish" in MODELS[name].families) or "no model of this run"
+        page.append(("warning", f"**WARNING: VGGish ran WITHOUT pretrained weights.** {embedder.get('description', '')}. "
+                                f"Embeddings (used by {users}) are random projections of the log-mel spectrogram, "
+                                "not AudioSet features; set `vggish.source: hub` with a TF Hub handle or a local SavedModel "
+                                "directory, or `checkpoint` with the official checkpoint, for real VGGish embeddings."))
+    else:
+        page.append(("p", f"VGGish: {embedder.get('description', '')}"))
+
+    counts = manifest.groupby("split").size()
+    clips = pd.DataFrame({"used": [int(counts.get(s, 0)) for s in SPLITS], "excluded": [int((excluded["split"] == s).sum()) for s in SPLITS]},
+                         index=pd.Index(SPLITS, name="split"))
+    page += [("h2", "Clips"), ("table", _formatted(clips, 0))]
+    if len(excluded):
+        page += [("p", "Excluded clips (full list in `excluded.tsv`):"),
+                 ("list", [f"`{r.clip_id}` ({r.split}): {r.reason}" for r in excluded.itertuples()])]
+
+    page += [("h2", "Test split: every model against the yardsticks"), ("table", _formatted(comparison(metrics), 4)),
+             ("p", "1-MAE is 1 minus the mean absolute error of the trait scores in [0, 1] (higher is better); R² and MAE "
+                   "are means over the five traits; sd ratio is the spread of the predictions over the spread of the labels "
+                   "(below 1: predictions regress to the mean). The baseline predicts the training split's mean for every "
+                   "clip; the ceiling (synthetic data only) is the best any model can reach given the label noise. "
+                   "`summary.tsv` has every split and R² per trait.")]
+    fewer = fewer_clips(metrics)
+    if fewer:
+        page.append(("p", "Scored on fewer test clips than the yardsticks (the rest are in `models/<model>/excluded.tsv`): "
+                          + ", ".join(f"{name} ({n})" for name, n in fewer.items()) + "."))
+    means = pd.DataFrame({s: {name: result["splits"][s]["model"]["mean"]["one_minus_mae"] for name, result in metrics.items()} for s in SPLITS})
+    means.index.name = "model"
+    page += [("h2", "Mean 1-MAE per split"), ("table", _formatted(means, 4)),
+             ("p", "A model far better on train than on val and test has overfitted.")]
+
+    if localisations:
+        page.append(("h2", "Class activation maps: where the traits were heard"))
+        table = cam_table(localisations)
+        if len(table):
+            band = next(iter(localisations.values()))["hidden_band"]
+            page += [("p", f"The generator hid {band['trait']}'s cue as noise in {band['low_hz']:g}-{band['high_hz']:g} Hz during "
+                           f"seconds {band['start_s']:g}-{band['end_s']:g} (its other cue, pitch, runs through the whole clip). "
+                           "Mass is the share of the trait's mean normalised map (over its top clips) that falls in the band "
+                           "(frequency only), in the box (band during those seconds) or in those seconds; share is the same "
+                           "region's share of the input. Mass above share, and above the other traits' mass: the model looks "
+                           "where the cue is. The raw-wave model hears 4 kHz audio (up to 2 kHz), so most of the band is above "
+                           "what it can hear; only its time profile is measured."), ("table", _formatted(table, 3))]
+        for name in localisations:
+            trait = _shown_trait(localisations[name], metrics.get(name))
+            page += [("image", (figures["cam_profiles"][name], f"{name}: mean map per trait over bands and time")),
+                     ("image", (figures["cam_galleries"][name][trait], f"{name}: top clips for {trait}"))]
+        page.append(("p", "Galleries of every trait are in `cam/<model>/gallery_<trait>.png`, the maps in `cam/<model>/cams.h5`."))
+
+    page += [("h2", "Data"), *[("image", (path, caption)) for path, caption in zip(figures["data"], ("trait distributions per split", "sample clips"))]]
+    page.append(("h2", "Training curves"))
+    page += [("image", (path, f"{name}: loss and 1-MAE per epoch")) for name, path in zip(keras_models, figures["training"])]
+    page.append(("h2", "Predicted against true score (test split)"))
+    page += [("image", (path, f"{name}: predicted vs true")) for name, path in zip(metrics, figures["predictions"])]
+    return page
+
+
+def _shown_trait(localisation: dict, metrics: dict | None) -> str:
+    """The trait whose gallery the page shows: the hidden cue's, else the model's best on test."""
+    if localisation.get("hidden_band"):
+        return localisation["hidden_band"]["trait"]
+    if metrics is None:
+        return TRAITS[0]
+    return max(TRAITS, key=lambda t: metrics["splits"]["test"]["model"][t]["r2"])
+
+
+def to_markdown(page: list[Block]) -> str:
+    lines = []
+    for kind, content in page:
+        if kind == "h1":
+            lines += [f"# {content}", ""]
+        elif kind == "h2":
+            lines += [f"## {content}", ""]
+        elif kind == "warning":
+            lines += [f"> {content}", ""]
+        elif kind == "p":
+            lines += [content, ""]
+        elif kind == "list":
+            lines += [*(f"- {item}" for item in content), ""]
+        elif kind == "table":
+            lines += [_markdown_table(content), ""]
+        elif kind == "image":
+            path, caption = content
+            lines += [f"![{caption}]({path})", ""]
+    return "\n".join(lines)
+
+
+def _formatted(table: pd.DataFrame, digits: int) -> pd.DataFrame:
+    """The table as text for the page: the index as the first column, floats to `digits` places, NaN as "-"."""
+
+    def cell(value) -> str:
+        if isinstance(value, (float, np.floating)):
+            return "-" if np.isnan(value) else f"{value:.{digits}f}"
+        return str(value)
+
+    return table.reset_index().map(cell)
+
+
+def _markdown_table(table: pd.DataFrame) -> str:
+    header = list(map(str, table.columns))
+    rows = ["| " + " | ".join(row) + " |" for row in table.itertuples(index=False)]
+    return "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *rows])
+
+
+STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; line-height: 1.45; }
+table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
+td { white-space: nowrap; }
+th:first-child, td:first-child { text-align: left; }
+thead th { background: #f0f0f0; }
+blockquote { background: #fff3cd; border-left: 5px solid #d39e00; margin: 1em 0; padding: 0.6em 1em; }
+figure { margin: 1em 0 2em; }
+figure img { max-width: 100%; border: 1px solid #ddd; }
+figcaption { color: #555; font-size: 0.9em; }
+code { background: #f4f4f4; padding: 0 0.2em; }
+nav { margin: 0 0 1.5em; color: #555; }
+"""
+
+
+def to_html(page: list[Block], root: str | os.PathLike) -> str:
+    """One HTML file with every image embedded (base64), so it opens anywhere without its folder."""
+    title = next(content for kind, content in page if kind == "h1")
+    sections = [content for kind, content in page if kind == "h2"]
+    parts = [f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{_inline(title)}</title><style>{STYLE}</style></head><body>"]
+    for kind, content in page:
+        if kind == "h1":
+            parts.append(f"<h1>{_inline(content)}</h1>")
+            parts.append("<nav>Contents: " + " · ".join(f"<a href='#s{i}'>{_inline(h)}</a>" for i, h in enumerate(sections)) + "</nav>")
+        elif kind == "h2":
+            parts.append(f"<h2 id='s{sections.index(content)}'>{_inline(content)}</h2>")
+        elif kind == "p":
+            parts.append(f"<p>{_inline(content)}</p>")
+        elif kind == "warning":
+            parts.append(f"<blockquote>{_inline(content)}</blockquote>")
+        elif kind == "list":
+            parts.append("<ul>" + "".join(f"<li>{_inline(item)}</li>" for item in content) + "</ul>")
+        elif kind == "table":
+            parts.append(content.to_html(index=False, border=0))
+        elif kind == "image":
+            path, caption = content
+            data = base64.b64encode((Path(root) / path).read_bytes()).decode("ascii")
+            parts.append(f"<figure><img src='data:image/png;base64,{data}' alt='{html.escape(caption)}'>"
+                         f"<figcaption>{html.escape(caption)} (<code>{html.escape(path)}</code>)</figcaption></figure>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def without_figures(page: list[Block]) -> list[Block]:
+    """The page's text and tables only (sections left empty dropped): what the Snakemake report
+    shows beside its own figures."""
+    kept = [block for block in page if block[0] != "image"]
+    return [block for i, block in enumerate(kept) if block[0] != "h2" or (i + 1 < len(kept) and kept[i + 1][0] != "h2")]
+
+
+def _inline(text: str) -> str:
+    """Escape HTML, then render the two markdown marks the page uses: **bold** and `code`."""
+    text = html.escape(text)
+    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", text)

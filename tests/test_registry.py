@@ -1,0 +1,77 @@
+"""The model registry: one entry per model holds every fact about it, and nothing else names models."""
+
+import importlib
+import re
+
+import pytest
+import yaml
+
+from impressions.io.errors import InputError
+from impressions.models import registry
+from impressions.models.registry import MODELS
+from workflow_rules import REPO
+
+SCHEMA = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
+CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
+
+
+def test_the_schema_configures_exactly_the_registered_models():
+    sections = set(SCHEMA["properties"]["models"]["properties"]) - {"enabled", "seed", "gpus"}
+    assert sections == set(MODELS)
+    assert set(SCHEMA["properties"]["models"]["properties"]["enabled"]["default"]) <= set(MODELS)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_entry_names_a_builder_its_files_and_a_framework(name):
+    spec = MODELS[name]
+    assert spec.name == name and spec.framework in registry.FRAMEWORKS and set(spec.tasks) <= set(registry.TASKS)
+    module_name, function = spec.builder.rsplit(".", 1)
+    assert spec.builder_file() == REPO / "src" / "impressions" / "models" / f"{module_name}.py"
+    assert callable(getattr(importlib.import_module(spec.builder_module), function))
+    rules = "".join(path.read_text() for path in (REPO / "rules").glob("*.smk"))
+    assert spec.families and all(f'"results/{{dataset}}/features/{family}/{{shard}}.h5"' in rules for family in spec.families)
+    assert set(spec.init_from) <= set(MODELS) - {name}
+    if spec.cam is not None:
+        assert spec.framework == "keras"
+
+
+def test_the_default_config_enables_its_models_in_order():
+    assert [spec.name for spec in registry.enabled(CONFIG["models"])] == CONFIG["models"]["enabled"]
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"enabled": ["clip_cnn", "resnet_lstm"]}, r"models.enabled: 'resnet_lstm' is not a registered model; choose from \[.*'clip_cnn'"),
+        ({"clip_cam_cnn": {"output_activation": "sigmoid"}}, r"models.clip_cam_cnn.output_activation must be 'linear'"),
+        ({"clip_cam_cnn": {"init_from": "summary_cnn"}}, r"models.clip_cam_cnn.init_from: 'summary_cnn' is not a model clip_cam_cnn can start from; choose from \['', 'clip_cnn'\]"),
+    ],
+)
+def test_bad_model_settings_are_refused_with_the_key_and_the_choices(change, message):
+    config = yaml.safe_load((REPO / "config.yaml").read_text())["models"]
+    for key, value in change.items():
+        config[key] = {**config[key], **value} if isinstance(value, dict) else value
+    with pytest.raises(InputError, match=message):
+        registry.enabled(config)
+
+
+def test_a_task_the_model_does_not_support_is_refused():
+    with pytest.raises(InputError, match="knn does not support the classification task"):
+        registry.enabled({"enabled": ["knn"], "knn": {}}, task="classification")
+
+
+def test_an_unknown_name_is_refused_by_spec_and_build():
+    with pytest.raises(InputError, match="unknown model 'nope'; registered models are"):
+        registry.build("nope")
+
+
+def test_no_file_outside_the_registry_and_the_builders_branches_on_a_model_name():
+    """A quoted model name in the rules, the scripts or the library (outside the registry and the
+    builder modules, where a builder names the model it returns) would be a second place to edit
+    when a model is added."""
+    builders = {MODELS[name].builder_file() for name in MODELS} | {REPO / "src" / "impressions" / "models" / "registry.py"}
+    quoted = re.compile(r"""["'](%s)["']""" % "|".join(MODELS))
+    files = [*(REPO / "src").rglob("*.py"), *(REPO / "scripts").glob("*.py"), *(REPO / "rules").glob("*.smk"), REPO / "Snakefile"]
+    found = [f"{path.relative_to(REPO)}:{n}: {line.strip()}" for path in files if path not in builders
+             for n, line in enumerate(path.read_text().splitlines(), 1) if quoted.search(line)]
+    assert found == []
