@@ -29,6 +29,7 @@ rule cam:
         "results/{dataset}/logs/cam/{cam_model}.log",
     params:
         settings=model_params,
+        entry=model_entry,
         cam=config["cam"],
     threads: 2
     benchmark:

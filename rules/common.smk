@@ -111,15 +111,24 @@ def model_name(wildcards):
     return wildcards.get("keras_model") or wildcards.get("sklearn_model") or wildcards.get("cam_model") or wildcards.get("model")
 
 
+REGISTRY_FILE = str(Path(SRC) / "impressions" / "models" / "registry.py")
+
+
 def model_code(rule_script):
-    """A rule script's library modules plus the model's builder module, which the script imports
-    by the model's name (editing a builder retrains exactly the models it builds)."""
+    """A model job's code: its script's library modules plus the model's builder module, which the
+    script imports by the model's name (editing a builder retrains exactly the models it builds).
+    The registry file is left out: the job's params hold the model's own entry (model_entry)."""
 
     def files(wildcards):
         builder = registry.spec(model_name(wildcards)).builder_file()
-        return sorted({*code(rule_script), *library_modules(str(builder), SRC)})
+        return sorted({*code(rule_script), str(builder), *library_modules(str(builder), SRC)} - {REGISTRY_FILE})
 
     return files
+
+
+def model_entry(wildcards):
+    """A model's registry entry as plain values (a param: editing it reruns that model's jobs only)."""
+    return registry.spec(model_name(wildcards)).describe()
 
 
 def model_inputs(wildcards):

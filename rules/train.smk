@@ -14,6 +14,7 @@ rule train:
         "results/{dataset}/logs/train/{keras_model}.log",
     params:
         settings=model_params,
+        entry=model_entry,
         seed=config["models"]["seed"],
     threads: 2
     resources:
@@ -38,6 +39,7 @@ rule train_sklearn:
         "results/{dataset}/logs/train/{sklearn_model}.log",
     params:
         settings=model_params,
+        entry=model_entry,
     conda:
         "../envs/report.yaml"
     script:

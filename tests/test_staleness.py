@@ -96,6 +96,49 @@ def test_touching_a_library_module_reruns_exactly_the_rules_that_import_it(workf
     assert nothing_to_do(workflow)
 
 
+def touched(workflow: Path, relpath: str) -> set[tuple[str, str]]:
+    """The jobs a dry run plans after `relpath` (under src/impressions) is touched; then untouched."""
+    module = workflow / "src" / "impressions" / relpath
+    before = module.stat()
+    try:
+        module.touch()
+        return planned_jobs(workflow)
+    finally:
+        os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def test_touching_a_builder_module_retrains_exactly_the_models_it_builds(workflow):
+    jobs = touched(workflow, "models/cnn.py")
+    cnns = {"clip_cnn", "clip_cam_cnn", "summary_cnn", "summary_cam_cnn", "rawwav_cam_cnn"}
+    assert {model for rule, model in jobs if rule == "train"} == cnns  # not vggish_head (head.py) nor fusion (fusion.py)
+    assert {model for rule, model in jobs if rule == "cam"} == {"clip_cam_cnn", "summary_cam_cnn", "rawwav_cam_cnn"}
+    assert rules_of(jobs) == {"train", "evaluate", "cam", "plot_training", "plot_predictions", "summary", "all"}
+    assert nothing_to_do(workflow)
+
+
+def test_touching_a_package_init_reruns_the_rules_that_import_from_the_package(workflow):
+    # cam/__init__.py runs whenever anything of impressions.cam is imported: by the cam rule only
+    jobs = touched(workflow, "cam/__init__.py")
+    assert rules_of(jobs) == {"cam", "summary", "all"}
+    assert {model for rule, model in jobs if rule == "cam"} == {"clip_cam_cnn", "summary_cam_cnn", "rawwav_cam_cnn"}
+
+
+def test_editing_one_registry_entry_reruns_only_that_models_jobs(workflow):
+    registry = workflow / "src" / "impressions" / "models" / "registry.py"
+    original, stat = registry.read_text(), registry.stat()
+    assert original.count('exclusion_reason="no VGGish embedding"') == 1  # knn's entry
+    try:
+        registry.write_text(original.replace('exclusion_reason="no VGGish embedding"', 'exclusion_reason="no VGGish window"'))
+        jobs = planned_jobs(workflow)
+        why = snakemake(workflow, "-n").stdout
+    finally:
+        registry.write_text(original)
+        os.utime(registry, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert jobs == {("train_sklearn", "knn"), ("evaluate", "knn"), ("plot_predictions", "knn"), ("summary", ""), ("all", "")}
+    assert "Params have changed" in why
+    assert nothing_to_do(workflow)
+
+
 def test_changing_n_mfcc_reruns_the_mfcc_stage_and_its_readers_only(workflow):
     (workflow / "n_mfcc_13.yaml").write_text("mfcc:\n  n_mfcc: 13\n")
     jobs = planned_jobs(workflow, "--configfile", "config.yaml", "n_mfcc_13.yaml")

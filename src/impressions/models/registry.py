@@ -3,7 +3,9 @@ cam stage and the summary, so that nothing else branches on a model's name.
 
 The registry imports neither Keras nor TensorFlow (the workflow reads it when it parses the
 DAG); a builder's module is imported only when the model is built or loaded. Rules list that
-module among a training job's code, so editing it retrains exactly the models it builds.
+module among a training job's code, so editing it retrains exactly the models it builds, and
+a job's params hold its model's entry (`ModelSpec.describe`) in place of this file, so adding
+or editing one entry reruns only that model's jobs.
 """
 
 from __future__ import annotations
@@ -18,6 +20,11 @@ from impressions.models import instances
 
 FRAMEWORKS = ("keras", "sklearn")
 TASKS = ("regression",)
+
+
+def no_shapes(instance) -> dict:
+    """For a builder that takes no input shapes (the scikit-learn models)."""
+    return {}
 
 
 @dataclass(frozen=True)
@@ -58,7 +65,7 @@ class ModelSpec:
     families: tuple[str, ...]
     instances: Callable[[instances.Readers, str, dict], list]
     exclusion_reason: str = ""
-    input_shapes: Callable[[Any], dict] = lambda instance: {}
+    input_shapes: Callable[[Any], dict] = no_shapes
     cam: CamSpec | None = None
     init_from: tuple[str, ...] = ()
     tasks: tuple[str, ...] = TASKS
@@ -70,6 +77,18 @@ class ModelSpec:
     def builder_file(self) -> Path:
         """The source file of the builder's module (a training rule's code)."""
         return Path(__file__).parent / f"{self.builder.rsplit('.', 1)[0]}.py"
+
+    def describe(self) -> dict:
+        """The entry as plain values (functions by qualified name): a job's params, so that
+        editing one entry reruns that model's jobs and adding an entry reruns none."""
+
+        def named(function):
+            return f"{function.__module__}.{function.__qualname__}"
+
+        cam = None if self.cam is None else {"spectrogram": self.cam.spectrogram, "frame_s": named(self.cam.frame_s)}
+        return {"framework": self.framework, "builder": self.builder, "families": list(self.families), "instances": named(self.instances),
+                "exclusion_reason": self.exclusion_reason, "input_shapes": named(self.input_shapes), "cam": cam,
+                "init_from": list(self.init_from), "tasks": list(self.tasks)}
 
     def build(self, **settings):
         """Build the model; importing its module also registers its custom Keras layers."""
