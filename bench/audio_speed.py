@@ -41,8 +41,17 @@ np.savez(out, examples=features.vggish_examples(y), mfcc=features.mfcc(y), db=fe
 
 
 def clips_for_bench(folder: Path, n_clips: int) -> list[Path]:
-    params = {"seed": 1, "n_clips": {"train": n_clips, "val": 1, "test": 1}, "duration_s": 15.0, "n_short": 0,
-              "n_silent": 0, "width": 160, "height": 90, "fps": 10, "signal_r2": 0.8}
+    params = {
+        "seed": 1,
+        "n_clips": {"train": n_clips, "val": 1, "test": 1},
+        "duration_s": 15.0,
+        "n_short": 0,
+        "n_silent": 0,
+        "width": 160,
+        "height": 90,
+        "fps": 10,
+        "signal_r2": 0.8,
+    }
     synth.generate(folder, params, threads=2, log=lambda _: None)
     return sorted((folder / "train").glob("*.mp4"))[:n_clips]
 
@@ -93,8 +102,10 @@ def main() -> None:
         print(f"floor (ffmpeg decode to wav): {floor_ms:.1f} ms/clip")
         print(f"ours (wav + logmel + mfcc + spectrograms + rawwave, {args.threads} thread(s)): {ours_ms:.1f} ms/clip")
         print(f"seeds' way (a process per clip): {seeds_ms:.1f} ms/clip")
-        print(f"audio_speed: ratio={ours_ms / floor_ms:.2f} ours_ms_per_clip={ours_ms:.1f} floor_ms_per_clip={floor_ms:.1f} "
-              f"seeds_way_ms_per_clip={seeds_ms:.1f} speedup_vs_seeds={seeds_ms / ours_ms:.1f}")
+        print(
+            f"audio_speed: ratio={ours_ms / floor_ms:.2f} ours_ms_per_clip={ours_ms:.1f} floor_ms_per_clip={floor_ms:.1f} "
+            f"seeds_way_ms_per_clip={seeds_ms:.1f} speedup_vs_seeds={seeds_ms / ours_ms:.1f}"
+        )
 
 
 if __name__ == "__main__":

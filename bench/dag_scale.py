@@ -29,8 +29,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from impressions import LABELS  # noqa: E402
 
-SPLITS = {"train": ("train", "annotation_training.pkl"), "val": ("val", "annotation_validation.pkl"),
-          "test": ("test", "annotation_test.pkl")}
+SPLITS = {"train": ("train", "annotation_training.pkl"), "val": ("val", "annotation_validation.pkl"), "test": ("test", "annotation_test.pkl")}
 
 PER_CLIP_SNAKEFILE = """
 import glob, os
@@ -125,9 +124,7 @@ def main() -> None:
         }
         (tmp / "config.yaml").write_text(yaml.safe_dump(config))
         snakemake = [sys.executable, "-m", "snakemake", "-n", "--cores", "2"]
-        jobs, seconds = dry_run(
-            [*snakemake, "-s", str(REPO / "Snakefile"), "--configfile", str(tmp / "config.yaml"), "--directory", str(tmp)], tmp
-        )
+        jobs, seconds = dry_run([*snakemake, "-s", str(REPO / "Snakefile"), "--configfile", str(tmp / "config.yaml"), "--directory", str(tmp)], tmp)
         print(f"sharded workflow: {args.clips} clips in {args.shards} shards -> {jobs} jobs, dry run {seconds:.1f} s", flush=True)
         figures = f"dag_scale: clips={args.clips} jobs={jobs} dry_run_s={seconds:.1f}"
         if not args.skip_per_clip:

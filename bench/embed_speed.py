@@ -76,8 +76,17 @@ def main() -> None:
         for clip_id in ids:  # the embed stage reads the wavs too (a TF Hub model needs them)
             sf.write(tmp / "wav" / f"{clip_id}.wav", np.zeros(16000 * args.seconds, np.int16), 16000)
         started = time.perf_counter()
-        embedding_cache(tmp / "logmel.h5", tmp / "wav", tmp / "vggish.h5", source="untrained", hub_handle=None, seed=0,
-                        batch_size=args.batch_size, threads=2, log=lambda _: None)
+        embedding_cache(
+            tmp / "logmel.h5",
+            tmp / "wav",
+            tmp / "vggish.h5",
+            source="untrained",
+            hub_handle=None,
+            seed=0,
+            batch_size=args.batch_size,
+            threads=2,
+            log=lambda _: None,
+        )
         ours = total / (time.perf_counter() - started)
 
         np.save(tmp / "clip.npy", examples[0])
@@ -91,8 +100,10 @@ def main() -> None:
     print(f"bare batched forward pass: {bare:.1f} examples/s")
     print(f"ours (embedding_cache, incl. model build, cache read and write): {ours:.1f} examples/s")
     print(f"one model call per clip: {per_clip_call:.1f} examples/s; one process per clip: {process_per_clip:.1f} s per clip")
-    print(f"embed_speed: ratio={ours / bare:.2f} ours_examples_per_s={ours:.1f} bare_examples_per_s={bare:.1f} "
-          f"per_clip_call_examples_per_s={per_clip_call:.1f} process_per_clip_s={process_per_clip:.1f}")
+    print(
+        f"embed_speed: ratio={ours / bare:.2f} ours_examples_per_s={ours:.1f} bare_examples_per_s={bare:.1f} "
+        f"per_clip_call_examples_per_s={per_clip_call:.1f} process_per_clip_s={process_per_clip:.1f}"
+    )
 
 
 if __name__ == "__main__":

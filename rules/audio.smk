@@ -10,13 +10,13 @@ rule wav:
         directory("results/{dataset}/wav/{shard}"),
     log:
         "results/{dataset}/logs/wav/{shard}.log",
-    params:
-        sample_rate=config["audio"]["sample_rate"],
-    threads: 2
     benchmark:
         "results/{dataset}/benchmarks/wav/{shard}.tsv"
     conda:
         "../envs/media.yaml"
+    threads: 2
+    params:
+        sample_rate=config["audio"]["sample_rate"],
     script:
         "../scripts/wav.py"
 
@@ -47,12 +47,12 @@ rule mfcc:
         "results/{dataset}/features/mfcc/{shard}.h5",
     log:
         "results/{dataset}/logs/mfcc/{shard}.log",
-    params:
-        mfcc=config["mfcc"],
     benchmark:
         "results/{dataset}/benchmarks/mfcc/{shard}.tsv"
     conda:
         "../envs/features.yaml"
+    params:
+        mfcc=config["mfcc"],
     script:
         "../scripts/mfcc.py"
 
@@ -80,10 +80,10 @@ rule spectrograms:
         "results/{dataset}/features/spectrogram/{shard}.h5",
     log:
         "results/{dataset}/logs/spectrograms/{shard}.log",
-    params:
-        spectrogram=config["spectrogram"],
     conda:
         "../envs/features.yaml"
+    params:
+        spectrogram=config["spectrogram"],
     script:
         "../scripts/spectrograms.py"
 
@@ -97,11 +97,11 @@ rule rawwave:
         "results/{dataset}/features/rawwave/{shard}.h5",
     log:
         "results/{dataset}/logs/rawwave/{shard}.log",
-    params:
-        rawwave=config["rawwave"],
     benchmark:
         "results/{dataset}/benchmarks/rawwave/{shard}.tsv"
     conda:
         "../envs/features.yaml"
+    params:
+        rawwave=config["rawwave"],
     script:
         "../scripts/rawwave.py"

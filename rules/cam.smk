@@ -6,15 +6,6 @@ rule cam:
         unpack(cam_inputs),
         code=model_code("cam.py"),
     output:
-        maps="results/{dataset}/cam/{cam_model}/cams.h5",
-        localisation="results/{dataset}/cam/{cam_model}/localisation.json",
-        profiles=report(
-            "results/{dataset}/cam/{cam_model}/profiles.png",
-            caption="../report/cam_profiles.rst",
-            category="4. CAM maps",
-            subcategory="{cam_model}",
-            labels={"model": "{cam_model}", "figure": "profiles: all traits"},
-        ),
         **{
             f"gallery_{trait}": report(
                 f"results/{{dataset}}/cam/{{cam_model}}/gallery_{trait}.png",
@@ -25,16 +16,25 @@ rule cam:
             )
             for trait in TRAITS
         },
+        maps="results/{dataset}/cam/{cam_model}/cams.h5",
+        localisation="results/{dataset}/cam/{cam_model}/localisation.json",
+        profiles=report(
+            "results/{dataset}/cam/{cam_model}/profiles.png",
+            caption="../report/cam_profiles.rst",
+            category="4. CAM maps",
+            subcategory="{cam_model}",
+            labels={"model": "{cam_model}", "figure": "profiles: all traits"},
+        ),
     log:
         "results/{dataset}/logs/cam/{cam_model}.log",
-    params:
-        settings=model_params,
-        entry=model_entry,
-        cam=config["cam"],
-    threads: 2
     benchmark:
         "results/{dataset}/benchmarks/cam/{cam_model}.tsv"
     conda:
         "../envs/tensorflow.yaml"
+    threads: 2
+    params:
+        settings=model_params,
+        entry=model_entry,
+        cam=config["cam"],
     script:
         "../scripts/cam.py"

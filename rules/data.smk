@@ -8,11 +8,11 @@ if SYNTHETIC:
             synthetic_outputs(),
         log:
             f"results/{DATASET}/logs/synthesize.log",
-        params:
-            synthetic=config["synthetic"],
-        threads: 4
         conda:
             "../envs/media.yaml"
+        threads: 4
+        params:
+            synthetic=config["synthetic"],
         script:
             "../scripts/synthesize.py"
 
@@ -25,11 +25,11 @@ rule probe:
         "results/{dataset}/probe/{shard}.tsv",
     log:
         "results/{dataset}/logs/probe/{shard}.log",
+    conda:
+        "../envs/media.yaml"
     params:
         clips=shard_clips,
         min_duration_s=config["dataset"]["min_duration_s"],
-    conda:
-        "../envs/media.yaml"
     script:
         "../scripts/probe.py"
 

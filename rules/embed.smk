@@ -9,11 +9,11 @@ rule convert_vggish:
         directory("results/vggish_checkpoint/savedmodel"),
     log:
         "results/vggish_checkpoint/convert.log",
+    conda:
+        "../envs/tensorflow.yaml"
     params:
         checkpoint=config["vggish"]["checkpoint"],
         pca_params=config["vggish"]["pca_params"] or None,
-    conda:
-        "../envs/tensorflow.yaml"
     script:
         "../scripts/convert_vggish.py"
 
@@ -28,12 +28,12 @@ rule embed:
         "results/{dataset}/features/vggish/{shard}.h5",
     log:
         "results/{dataset}/logs/embed/{shard}.log",
-    params:
-        vggish=config["vggish"],
-    threads: 2
     benchmark:
         "results/{dataset}/benchmarks/embed/{shard}.tsv"
     conda:
         "../envs/tensorflow.yaml"
+    threads: 2
+    params:
+        vggish=config["vggish"],
     script:
         "../scripts/embed.py"

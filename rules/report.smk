@@ -22,10 +22,10 @@ rule plot_dataset:
         ),
     log:
         "results/{dataset}/logs/plot_dataset.log",
-    params:
-        sample_rate=config["audio"]["sample_rate"],
     conda:
         "../envs/report.yaml"
+    params:
+        sample_rate=config["audio"]["sample_rate"],
     script:
         "../scripts/plot_dataset.py"
 
@@ -44,10 +44,10 @@ rule plot_training:
         ),
     log:
         "results/{dataset}/logs/plot_training/{keras_model}.log",
-    params:
-        settings=model_params,
     conda:
         "../envs/report.yaml"
+    params:
+        settings=model_params,
     script:
         "../scripts/plot_training.py"
 
@@ -99,11 +99,11 @@ rule summary:
         ),
     log:
         "results/{dataset}/logs/summary.log",
+    conda:
+        "../envs/report.yaml"
     params:
         models=MODELS,
         cams=CAMS,
         keras_models=KERAS_MODELS,
-    conda:
-        "../envs/report.yaml"
     script:
         "../scripts/summary.py"

@@ -12,17 +12,17 @@ rule train:
         predictions=expand("results/{{dataset}}/models/{{keras_model}}/predictions_{split}.csv", split=SPLITS),
     log:
         "results/{dataset}/logs/train/{keras_model}.log",
-    params:
-        settings=model_params,
-        entry=model_entry,
-        seed=config["models"]["seed"],
-    threads: 2
-    resources:
-        gpu=config["models"]["gpus"],
     benchmark:
         "results/{dataset}/benchmarks/train/{keras_model}.tsv"
     conda:
         "../envs/tensorflow.yaml"
+    threads: 2
+    resources:
+        gpu=config["models"]["gpus"],
+    params:
+        settings=model_params,
+        entry=model_entry,
+        seed=config["models"]["seed"],
     script:
         "../scripts/train.py"
 
@@ -37,11 +37,11 @@ rule train_sklearn:
         predictions=expand("results/{{dataset}}/models/{{sklearn_model}}/predictions_{split}.csv", split=SPLITS),
     log:
         "results/{dataset}/logs/train/{sklearn_model}.log",
+    conda:
+        "../envs/report.yaml"
     params:
         settings=model_params,
         entry=model_entry,
-    conda:
-        "../envs/report.yaml"
     script:
         "../scripts/train_sklearn.py"
 

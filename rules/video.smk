@@ -10,12 +10,12 @@ rule frames:
         "results/{dataset}/features/frames/{shard}.h5",
     log:
         "results/{dataset}/logs/frames/{shard}.log",
-    params:
-        frames=config["frames"],
-    threads: 2
     benchmark:
         "results/{dataset}/benchmarks/frames/{shard}.tsv"
     conda:
         "../envs/media.yaml"
+    threads: 2
+    params:
+        frames=config["frames"],
     script:
         "../scripts/frames.py"

@@ -18,9 +18,15 @@ with rule_log(snakemake) as log:  # noqa: F821
     frames = read_feature(chosen, shard_files["frames"], "frames")
     mfccs = read_feature(chosen, shard_files["mfcc"], "mfcc")
     samples = [
-        {"clip_id": row.clip_id, "split": row.split, "frames": frames[row.clip_id], "mfcc": mfccs[row.clip_id],
-         "sample_rate": snakemake.params.sample_rate, "hop_length": hop_length,
-         "labels": {t: getattr(row, t) for t in TRAITS}}
+        {
+            "clip_id": row.clip_id,
+            "split": row.split,
+            "frames": frames[row.clip_id],
+            "mfcc": mfccs[row.clip_id],
+            "sample_rate": snakemake.params.sample_rate,
+            "hop_length": hop_length,
+            "labels": {t: getattr(row, t) for t in TRAITS},
+        }
         for row in chosen.itertuples()
     ]
     log.info("sample clips: %s", ", ".join(chosen["clip_id"]))

@@ -125,8 +125,7 @@ class Cluster:
         self.log = log
         self.conf = self.folder / "slurm.conf"
         self.bin = self.folder / "bin"
-        self.env = {**os.environ, "SLURM_CONF": str(self.conf),
-                    "PATH": os.pathsep.join([str(self.bin), os.environ.get("PATH", "")])}
+        self.env = {**os.environ, "SLURM_CONF": str(self.conf), "PATH": os.pathsep.join([str(self.bin), os.environ.get("PATH", "")])}
         self.daemons: dict[str, subprocess.Popen] = {}
         self.cpus = 0  # the node's CPUs, known once the configuration is written
 
@@ -157,8 +156,7 @@ class Cluster:
         node = " ".join(f"{key}={value}" for key, value in layout.items())
         gres = f" Gres=gpu:{self.gpus}" if self.gpus else ""
         partitions = "\n".join(
-            f"PartitionName={name} Nodes={self.node} MaxTime=INFINITE State=UP{' Default=YES' if i == 0 else ''}"
-            for i, name in enumerate(self.partitions)
+            f"PartitionName={name} Nodes={self.node} MaxTime=INFINITE State=UP{' Default=YES' if i == 0 else ''}" for i, name in enumerate(self.partitions)
         )
         self.conf.write_text(f"""\
 # A one-node test cluster: written by tests/slurm_cluster.py, removed with its folder.
@@ -233,9 +231,9 @@ NodeName={self.node} NodeAddr=127.0.0.1 {node}{gres} State=UNKNOWN
     def spawn(self, name: str, command: list[str], user: str | None = None) -> subprocess.Popen:
         out = open(self.folder / f"{name}.out", "ab")
         kwargs = {"user": user, "group": user, "extra_groups": []} if user else {}
-        process = subprocess.Popen(command, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True,
-                                   preexec_fn=_die_with_parent, **kwargs)
+        process = subprocess.Popen(
+            command, env=self.env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent, **kwargs
+        )
         out.close()
         return process
 
@@ -253,8 +251,7 @@ NodeName={self.node} NodeAddr=127.0.0.1 {node}{gres} State=UNKNOWN
     # -- queries --------------------------------------------------------------------------
 
     def run(self, *command: str, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess:
-        return subprocess.run([tool(command[0]) or command[0], *command[1:]], env=self.env, capture_output=True,
-                              text=True, timeout=timeout, check=check)
+        return subprocess.run([tool(command[0]) or command[0], *command[1:]], env=self.env, capture_output=True, text=True, timeout=timeout, check=check)
 
     def scontrol_ok(self, *args: str) -> bool:
         try:
@@ -293,8 +290,7 @@ NodeName={self.node} NodeAddr=127.0.0.1 {node}{gres} State=UNKNOWN
                     self.log(f"cancelling slurm jobs {' '.join(jobs)}")
                     self.run("scancel", *jobs, check=False)
                     deadline = time.monotonic() + 20
-                    while time.monotonic() < deadline and self.run(
-                            "squeue", "-h", "-t", "PD,R,CG,S", "-o", "%i", check=False).stdout.split():
+                    while time.monotonic() < deadline and self.run("squeue", "-h", "-t", "PD,R,CG,S", "-o", "%i", check=False).stdout.split():
                         time.sleep(0.5)
             except (OSError, subprocess.TimeoutExpired) as error:
                 self.log(f"could not cancel the cluster's jobs: {error}")

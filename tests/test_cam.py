@@ -55,7 +55,7 @@ def test_clip_cam_satisfies_the_identity_and_covers_the_input(name):
     time = len(instances) * SHAPES[name][0]
     if cam_view.spectrogram:
         assert cam.display.shape == (time, 64) and cam.maps.shape == (time, 64, len(TRAITS))
-        np.testing.assert_array_equal(cam.display[-SHAPES[name][0]:], instances[-1])  # patches laid along time
+        np.testing.assert_array_equal(cam.display[-SHAPES[name][0] :], instances[-1])  # patches laid along time
     else:
         assert cam.display.shape == SHAPES[name] and cam.maps.shape == (405, len(TRAITS))
 
@@ -162,13 +162,14 @@ def test_envelope_is_the_rms_on_the_raw_wave_frames_padded_to_length(tmp_path):
 
 def _entries(n, shape):
     rng = np.random.default_rng(0)
-    return [{"clip_id": f"c{i}", "rank": i + 1, "prediction": 0.9 - i / 100, "label": 0.5, "display": rng.normal(size=shape),
-             "cam": rng.uniform(size=shape)} for i in range(n)]
+    return [
+        {"clip_id": f"c{i}", "rank": i + 1, "prediction": 0.9 - i / 100, "label": 0.5, "display": rng.normal(size=shape), "cam": rng.uniform(size=shape)}
+        for i in range(n)
+    ]
 
 
 def test_gallery_is_a_five_by_four_grid_best_first_with_labelled_axes():
-    fig = gallery(_entries(20, (208, 64)), model="summary_cam_cnn", trait="neuroticism", splits="test",
-                  view=CamView(0.06, True), band=BAND)
+    fig = gallery(_entries(20, (208, 64)), model="summary_cam_cnn", trait="neuroticism", splits="test", view=CamView(0.06, True), band=BAND)
     panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
     assert len(panels) == 20 and panels[0].get_title().startswith("#1 c0") and panels[-1].get_title().startswith("#20 c19")
     assert fig.get_supxlabel() == "time (s)" and fig.get_supylabel() == "mel band centre (Hz)"

@@ -44,9 +44,7 @@ def test_discover_lists_mp4s_per_split(tmp_path):
     (tmp_path / "train" / "notes.txt").touch()
     splits = {s: {"videos": s, "annotations": f"{s}.pkl"} for s in ("train", "val", "test")}
     clips = discover(tmp_path, splits)
-    assert [(c.clip_id, c.split) for c in clips] == [
-        ("aaaaaaaaaaa.001", "train"), ("bbbbbbbbbbb.002", "val"), ("ccccccccccc.003", "test")
-    ]
+    assert [(c.clip_id, c.split) for c in clips] == [("aaaaaaaaaaa.001", "train"), ("bbbbbbbbbbb.002", "val"), ("ccccccccccc.003", "test")]
 
 
 @pytest.fixture

@@ -31,8 +31,14 @@ def two_shards(tmp_path):
     for shard, clips in (("000", ["a", "b"]), ("001", ["c", "d"])):
         arrays = [rng.normal(size=(frames[c], 24)).astype(np.float32) for c in clips]
         write_cache(tmp_path / f"{shard}.h5", clips, {"mfcc": arrays, "log_mel_db": [np.zeros((frames[c], 8), np.float32) for c in clips]}, {})
-    manifest = pd.DataFrame({"clip_id": list("abcd"), "split": ["train", "train", "val", "train"], "shard": ["000", "000", "001", "001"],
-                             **{t: [0.1, 0.2, 0.3, 0.4] for t in TRAITS}})
+    manifest = pd.DataFrame(
+        {
+            "clip_id": list("abcd"),
+            "split": ["train", "train", "val", "train"],
+            "shard": ["000", "000", "001", "001"],
+            **{t: [0.1, 0.2, 0.3, 0.4] for t in TRAITS},
+        }
+    )
     return manifest, {s: tmp_path / f"{s}.h5" for s in ("000", "001")}
 
 

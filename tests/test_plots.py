@@ -21,11 +21,7 @@ def close_figures():
 def manifest(counts=None, seed=0):
     counts = counts or {"train": 12, "val": 5, "test": 3}
     rng = np.random.default_rng(seed)
-    rows = [
-        {"clip_id": f"{split}{i}", "split": split, **{t: rng.uniform() for t in TRAITS}}
-        for split, n in counts.items()
-        for i in range(n)
-    ]
+    rows = [{"clip_id": f"{split}{i}", "split": split, **{t: rng.uniform() for t in TRAITS}} for split, n in counts.items() for i in range(n)]
     return pd.DataFrame(rows)
 
 
@@ -44,14 +40,16 @@ def sample(clip_id, split, *, frames=4, height=16, width=24, mfcc_frames=30, n_m
 
 def history(val_one_minus_mae):
     epochs = np.arange(1, len(val_one_minus_mae) + 1)
-    return pd.DataFrame({
-        "epoch": epochs,
-        "loss": 0.2 / epochs,
-        "one_minus_mae": 0.8 + 0.01 * epochs,
-        "lr": 1e-3,
-        "val_loss": 0.25 / epochs,
-        "val_one_minus_mae": val_one_minus_mae,
-    })
+    return pd.DataFrame(
+        {
+            "epoch": epochs,
+            "loss": 0.2 / epochs,
+            "one_minus_mae": 0.8 + 0.01 * epochs,
+            "lr": 1e-3,
+            "val_loss": 0.25 / epochs,
+            "val_one_minus_mae": val_one_minus_mae,
+        }
+    )
 
 
 def predictions(n, seed=0):
@@ -65,12 +63,15 @@ def data_axes(fig):
     return [ax for ax in fig.axes if ax.axison and ax.get_label() != "<colorbar>"]
 
 
-@pytest.mark.parametrize("make", [
-    lambda: trait_distributions(manifest()),
-    lambda: sample_clips([sample("a", "train"), sample("b", "test", seed=1)]),
-    lambda: training_curves(history([0.8, 0.9]), "cnn"),
-    lambda: predicted_vs_true(predictions(6), "cnn"),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: trait_distributions(manifest()),
+        lambda: sample_clips([sample("a", "train"), sample("b", "test", seed=1)]),
+        lambda: training_curves(history([0.8, 0.9]), "cnn"),
+        lambda: predicted_vs_true(predictions(6), "cnn"),
+    ],
+)
 def test_figures_are_readable_at_report_width(make):
     fig = make()
     fig.canvas.draw()

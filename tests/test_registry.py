@@ -44,7 +44,10 @@ def test_the_default_config_enables_its_models_in_order():
     [
         ({"enabled": ["clip_cnn", "resnet_lstm"]}, r"models.enabled: 'resnet_lstm' is not a registered model; choose from \[.*'clip_cnn'"),
         ({"clip_cam_cnn": {"output_activation": "sigmoid"}}, r"models.clip_cam_cnn.output_activation must be 'linear'"),
-        ({"clip_cam_cnn": {"init_from": "summary_cnn"}}, r"models.clip_cam_cnn.init_from: 'summary_cnn' is not a model clip_cam_cnn can start from; choose from \['', 'clip_cnn'\]"),
+        (
+            {"clip_cam_cnn": {"init_from": "summary_cnn"}},
+            r"models.clip_cam_cnn.init_from: 'summary_cnn' is not a model clip_cam_cnn can start from; choose from \['', 'clip_cnn'\]",
+        ),
     ],
 )
 def test_bad_model_settings_are_refused_with_the_key_and_the_choices(change, message):
@@ -72,6 +75,11 @@ def test_no_file_outside_the_registry_and_the_builders_branches_on_a_model_name(
     builders = {MODELS[name].builder_file() for name in MODELS} | {REPO / "src" / "impressions" / "models" / "registry.py"}
     quoted = re.compile(r"""["'](%s)["']""" % "|".join(MODELS))
     files = [*(REPO / "src").rglob("*.py"), *(REPO / "scripts").glob("*.py"), *(REPO / "rules").glob("*.smk"), REPO / "Snakefile"]
-    found = [f"{path.relative_to(REPO)}:{n}: {line.strip()}" for path in files if path not in builders
-             for n, line in enumerate(path.read_text().splitlines(), 1) if quoted.search(line)]
+    found = [
+        f"{path.relative_to(REPO)}:{n}: {line.strip()}"
+        for path in files
+        if path not in builders
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if quoted.search(line)
+    ]
     assert found == []

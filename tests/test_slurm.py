@@ -38,9 +38,11 @@ RUN_LIMIT_S = 900  # the SLURM run of the tiny config takes about 5 minutes on 2
 # Only what this test cluster needs on top of the profile:
 CLUSTER_FLAGS = (
     # no accounting database: ask squeue (finished jobs stay there for MinJobAge, an hour here)
-    "--slurm-status-command", "squeue",
+    "--slurm-status-command",
+    "squeue",
     # first status check after 1 s instead of 40 s (later checks back off by 10 s each)
-    "--slurm-init-seconds-before-status-checks", "1",
+    "--slurm-init-seconds-before-status-checks",
+    "1",
     # keep the logs of successful jobs: they hold the task prolog's environment lines
     "--slurm-keep-successful-logs",
     # no accounts here (plugin 2.8.0 does not read this flag yet: it tries to guess an account
@@ -51,8 +53,7 @@ SUBMITTED = re.compile(r"has been submitted with SLURM jobid (\d+) \(log: (.+?)\
 
 
 def snakemake_command(workdir: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-            "--configfile", str(CONFIG), *args]
+    return [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir), "--configfile", str(CONFIG), *args]
 
 
 def shard_rules() -> set[str]:
@@ -110,8 +111,7 @@ def test_every_per_shard_rule_is_in_the_shard_group():
 
 @pytest.mark.parametrize("attempt", [1, 3])
 def test_dry_run_evaluates_the_resources_and_memory_grows_with_attempt(tmp_path, attempt):
-    command = snakemake_command(tmp_path, "--workflow-profile", str(PROFILE_DIR), "-n", "--cores", "2",
-                                "--attempt", str(attempt))
+    command = snakemake_command(tmp_path, "--workflow-profile", str(PROFILE_DIR), "-n", "--cores", "2", "--attempt", str(attempt))
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
@@ -169,21 +169,21 @@ class Job:
     def rule(self) -> str:
         """The rule of a single-rule job ('' for a group job)."""
         top = self.label.split("/")[0]
-        return top[len("rule_"):] if top.startswith("rule_") else ""
+        return top[len("rule_") :] if top.startswith("rule_") else ""
 
     @property
     def environment(self) -> list[dict[str, str]]:
         """What the task prolog saw in each task of the job (the batch script, then each srun step)."""
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return [dict(re.findall(r"(\w+)=(\S*)", line)) for line in text.splitlines()
-                if line.startswith(slurm_cluster.TASK_PROLOG_TAG)]
+        return [dict(re.findall(r"(\w+)=(\S*)", line)) for line in text.splitlines() if line.startswith(slurm_cluster.TASK_PROLOG_TAG)]
 
     def describe(self) -> str:
-        steps = "; ".join(f"step {env.get('SLURM_STEP_ID') or 'batch'}: CUDA_VISIBLE_DEVICES={env.get('CUDA_VISIBLE_DEVICES')}"
-                          for env in self.environment)
-        return (f"SLURM job {self.job_id:>3} {self.label:<45} {self.info.get('JobState')} "
-                f"ran {self.info.get('RunTime')} partition={self.info.get('Partition')} TRES={self.info.get('TRES')} "
-                f"TimeLimit={self.info.get('TimeLimit')} JOB_GRES={self.info.get('JOB_GRES')} [{steps}]")
+        steps = "; ".join(f"step {env.get('SLURM_STEP_ID') or 'batch'}: CUDA_VISIBLE_DEVICES={env.get('CUDA_VISIBLE_DEVICES')}" for env in self.environment)
+        return (
+            f"SLURM job {self.job_id:>3} {self.label:<45} {self.info.get('JobState')} "
+            f"ran {self.info.get('RunTime')} partition={self.info.get('Partition')} TRES={self.info.get('TRES')} "
+            f"TimeLimit={self.info.get('TimeLimit')} JOB_GRES={self.info.get('JOB_GRES')} [{steps}]"
+        )
 
 
 @dataclass
@@ -212,8 +212,13 @@ def seconds(slurm_duration: str) -> int:
 @pytest.fixture(scope="module")
 def slurm_run(cluster, tmp_path_factory) -> Run:
     workdir = tmp_path_factory.mktemp("slurm_workflow")
-    command = ["timeout", "-k", "10", str(RUN_LIMIT_S), *snakemake_command(
-        workdir, "--workflow-profile", str(PROFILE_DIR), "--cores", str(cluster.cpus), *CLUSTER_FLAGS)]
+    command = [
+        "timeout",
+        "-k",
+        "10",
+        str(RUN_LIMIT_S),
+        *snakemake_command(workdir, "--workflow-profile", str(PROFILE_DIR), "--cores", str(cluster.cpus), *CLUSTER_FLAGS),
+    ]
     print("\n$ " + " ".join(command))
     start = time.monotonic()
     result = subprocess.run(command, env=cluster.env, capture_output=True, text=True, timeout=RUN_LIMIT_S + 30)
@@ -224,10 +229,11 @@ def slurm_run(cluster, tmp_path_factory) -> Run:
             log = Path(match.group(2))
             label = str(log.parent.relative_to(logs)) if log.is_relative_to(logs) else log.parent.name
             run.jobs.append(Job(match.group(1), label, log, cluster.job(match.group(1))))
-    print(f"SLURM run: {run.seconds:.0f} s wall, exit {run.returncode}, {len(run.jobs)} SLURM jobs "
-          f"(their run times add up to {run.job_seconds()} s)\n{run.table()}")
-    assert run.returncode == 0, (f"the SLURM run failed ({run.returncode}; 124: ran past {RUN_LIMIT_S} s)\n"
-                                 f"{run.output[-8000:]}\n{cluster.logs()}")
+    print(
+        f"SLURM run: {run.seconds:.0f} s wall, exit {run.returncode}, {len(run.jobs)} SLURM jobs "
+        f"(their run times add up to {run.job_seconds()} s)\n{run.table()}"
+    )
+    assert run.returncode == 0, f"the SLURM run failed ({run.returncode}; 124: ran past {RUN_LIMIT_S} s)\n{run.output[-8000:]}\n{cluster.logs()}"
     return run
 
 
@@ -298,9 +304,11 @@ def slurm_time(minutes: int) -> str:
 
 
 def test_slurm_outputs_equal_the_local_outputs(slurm_run, local_run):
-    print(f"\nwall time of the tiny workflow from scratch: local {local_run.seconds:.0f} s, "
-          f"SLURM {slurm_run.seconds:.0f} s ({len(slurm_run.jobs)} SLURM jobs, "
-          f"their run times add up to {slurm_run.job_seconds()} s)")
+    print(
+        f"\nwall time of the tiny workflow from scratch: local {local_run.seconds:.0f} s, "
+        f"SLURM {slurm_run.seconds:.0f} s ({len(slurm_run.jobs)} SLURM jobs, "
+        f"their run times add up to {slurm_run.job_seconds()} s)"
+    )
     local, remote = local_run.results, slurm_run.results
     for name in ("manifest.tsv", "excluded.tsv"):
         assert (remote / name).read_bytes() == (local / name).read_bytes(), name

@@ -58,9 +58,13 @@ def test_mfcc_and_rawwave_caches(wav_folder, tmp_path):
 
 
 def test_frame_cache_shapes_and_params(media_dir, tmp_path):
-    clips = pd.DataFrame({"clip_id": ["normal_clip.001", "silent_clip.003"],
-                          "path": [str(media_dir / "normal_clip.001.mp4"), str(media_dir / "silent_clip.003.mp4")],
-                          "duration_s": [6.0, 6.0]})
+    clips = pd.DataFrame(
+        {
+            "clip_id": ["normal_clip.001", "silent_clip.003"],
+            "path": [str(media_dir / "normal_clip.001.mp4"), str(media_dir / "silent_clip.003.mp4")],
+            "duration_s": [6.0, 6.0],
+        }
+    )
     frame_cache(clips, tmp_path / "frames.h5", per_clip=4, height=70, width=124, threads=2, log=lambda _: None)
     with CacheReader(tmp_path / "frames.h5") as cache:
         frames = cache.get("frames", "silent_clip.003")
@@ -74,8 +78,9 @@ def test_an_empty_shard_gives_empty_caches_at_every_stage(tmp_path):
     decode_shard({}, tmp_path / "wav", log=lambda _: None)
     logmel_cache([], tmp_path / "wav", tmp_path / "audio.h5", log=lambda _: None)
     frame_cache(pd.DataFrame(columns=["clip_id", "path", "duration_s"]), tmp_path / "frames.h5", log=lambda _: None)
-    embedding_cache(tmp_path / "audio.h5", tmp_path / "wav", tmp_path / "vggish.h5", source="untrained",
-                    hub_handle=None, seed=0, batch_size=8, log=lambda _: None)
+    embedding_cache(
+        tmp_path / "audio.h5", tmp_path / "wav", tmp_path / "vggish.h5", source="untrained", hub_handle=None, seed=0, batch_size=8, log=lambda _: None
+    )
     for name in ("audio.h5", "frames.h5", "vggish.h5"):
         with CacheReader(tmp_path / name) as cache:
             assert cache.clip_ids == []

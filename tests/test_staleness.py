@@ -22,8 +22,17 @@ from impressions.data.clips import shard_of
 from workflow_rules import REPO
 
 N_SHARDS = 4
-CLIPS = {"seed": 3, "n_clips": {"train": 8, "val": 3, "test": 3}, "duration_s": 6.0, "n_short": 0, "n_silent": 0,
-         "width": 160, "height": 90, "fps": 10, "signal_r2": 0.8}
+CLIPS = {
+    "seed": 3,
+    "n_clips": {"train": 8, "val": 3, "test": 3},
+    "duration_s": 6.0,
+    "n_short": 0,
+    "n_silent": 0,
+    "width": 160,
+    "height": 90,
+    "fps": 10,
+    "signal_r2": 0.8,
+}
 
 
 def copy_workflow(target: Path) -> None:
@@ -87,8 +96,7 @@ def test_touching_a_library_module_reruns_exactly_the_rules_that_import_it(workf
     # audio_stage.py is imported by the scripts of logmel, mfcc, spectrograms and rawwave
     for rule in ("logmel", "mfcc", "spectrograms", "rawwave"):
         assert {shard for r, shard in jobs if r == rule} == shards
-    downstream = {"embed", "mfcc_length", "train", "train_sklearn", "evaluate", "cam", "plot_dataset", "plot_training", "plot_predictions",
-                  "summary", "all"}
+    downstream = {"embed", "mfcc_length", "train", "train_sklearn", "evaluate", "cam", "plot_dataset", "plot_training", "plot_predictions", "summary", "all"}
     assert rules_of(jobs) == {"logmel", "mfcc", "spectrograms", "rawwave"} | downstream
     # the dry run says why: each of those jobs' reason names the module
     reasons = [line for line in why.splitlines() if line.strip().startswith("reason: Updated input files")]

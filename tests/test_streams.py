@@ -21,15 +21,21 @@ def make_caches(tmp_path, n_clips=40, n_shards=2, seed=0):
         patches = [rng.normal(size=(3, 96, 64)).astype(np.float32) for _ in clips]
         seconds = [int(k) for k in rng.integers(3, 8, size=len(clips))]
         embeddings = [rng.normal(size=(k, 128)).astype(np.float32) for k in seconds]
-        write_cache(tmp_path / f"spec{shard}.h5", clips, {
-            "clip_spectrogram": patches, "summary_spectrogram": [p.reshape(-1, 64)[::6] for p in patches],
-            "n_real_seconds": [np.array([k], np.int32) for k in n_real]}, {})
+        write_cache(
+            tmp_path / f"spec{shard}.h5",
+            clips,
+            {
+                "clip_spectrogram": patches,
+                "summary_spectrogram": [p.reshape(-1, 64)[::6] for p in patches],
+                "n_real_seconds": [np.array([k], np.int32) for k in n_real],
+            },
+            {},
+        )
         write_cache(tmp_path / f"vggish{shard}.h5", clips, {"embeddings": embeddings}, {})
         caches["spectrogram"][shard], caches["vggish"][shard] = tmp_path / f"spec{shard}.h5", tmp_path / f"vggish{shard}.h5"
         for clip, emb, k in zip(clips, embeddings, n_real):
             target = 1 / (1 + np.exp(-emb[:3].mean()))
-            rows.append({"clip_id": clip, "split": "train", "shard": shard, "n_real": int(k), "seconds": len(emb),
-                         **{t: target for t in TRAITS}})
+            rows.append({"clip_id": clip, "split": "train", "shard": shard, "n_real": int(k), "seconds": len(emb), **{t: target for t in TRAITS}})
     return pd.DataFrame(rows), caches
 
 

@@ -52,8 +52,7 @@ def test_yardsticks_come_from_the_model_scored_on_most_clips_and_fewer_is_said(m
     assert table.loc["train-mean baseline", "clips"] == 8 and table.loc["clip_cnn", "clips"] == 6
     assert table.loc["train-mean baseline", "mean"] == metrics["knn"]["splits"]["test"]["baseline"]["mean"]["one_minus_mae"]
     assert fewer_clips(metrics) == {"clip_cnn": 6}
-    assert "fewer test clips than the yardsticks (the rest are in `models/<model>/excluded.tsv`): clip_cnn (6)." in to_markdown(
-        blocks(**page_inputs(metrics)))
+    assert "fewer test clips than the yardsticks (the rest are in `models/<model>/excluded.tsv`): clip_cnn (6)." in to_markdown(blocks(**page_inputs(metrics)))
 
 
 def test_summary_table_has_every_model_and_yardstick_on_every_split(metrics):
@@ -67,9 +66,21 @@ def test_summary_table_has_every_model_and_yardstick_on_every_split(metrics):
 LOCALISATION = {
     "model": "summary_cam_cnn",
     "hidden_band": {"trait": "neuroticism", "low_hz": 1800.0, "high_hz": 2600.0, "start_s": 1.0, "end_s": 4.0},
-    "traits": {t: {"band_mass": 0.3 if t == "neuroticism" else 0.1, "band_share": 0.125, "box_mass": 0.1, "box_share": 0.03,
-                   "peak_band_hz": 2200.0, "peak_in_band": True, "cue_peak_band_hz": 2000.0, "time_mass": 0.5 if t == "neuroticism" else 0.3,
-                   "time_share": 0.24, "peak_time_s": 2.0} for t in TRAITS},
+    "traits": {
+        t: {
+            "band_mass": 0.3 if t == "neuroticism" else 0.1,
+            "band_share": 0.125,
+            "box_mass": 0.1,
+            "box_share": 0.03,
+            "peak_band_hz": 2200.0,
+            "peak_in_band": True,
+            "cue_peak_band_hz": 2000.0,
+            "time_mass": 0.5 if t == "neuroticism" else 0.3,
+            "time_share": 0.24,
+            "peak_time_s": 2.0,
+        }
+        for t in TRAITS
+    },
 }
 
 
@@ -89,13 +100,23 @@ def page_inputs(metrics, pretrained=False, localisations=None):
     excluded = pd.DataFrame({"clip_id": ["d"], "split": ["train"], "reason": ["no audio <stream>"]})
     embedder = {"pretrained": pretrained, "description": "TF Hub model x" if pretrained else "UNTRAINED VGGish (seed 0)"}
     localisations = localisations or {}
-    figures = {"data": ["plots/trait_distributions.png", "plots/sample_clips.png"],
-               "training": [f"plots/{m}/training_curves.png" for m in metrics if m != "knn"],
-               "predictions": [f"plots/{m}/predicted_vs_true.png" for m in metrics],
-               "cam_profiles": {m: f"cam/{m}/profiles.png" for m in localisations},
-               "cam_galleries": {m: {t: f"cam/{m}/gallery_{t}.png" for t in TRAITS} for m in localisations}}
-    return dict(dataset="demo", manifest=manifest, excluded=excluded, embedder=embedder, metrics=metrics,
-                localisations=localisations, figures=figures, keras_models=[m for m in metrics if m != "knn"])
+    figures = {
+        "data": ["plots/trait_distributions.png", "plots/sample_clips.png"],
+        "training": [f"plots/{m}/training_curves.png" for m in metrics if m != "knn"],
+        "predictions": [f"plots/{m}/predicted_vs_true.png" for m in metrics],
+        "cam_profiles": {m: f"cam/{m}/profiles.png" for m in localisations},
+        "cam_galleries": {m: {t: f"cam/{m}/gallery_{t}.png" for t in TRAITS} for m in localisations},
+    }
+    return dict(
+        dataset="demo",
+        manifest=manifest,
+        excluded=excluded,
+        embedder=embedder,
+        metrics=metrics,
+        localisations=localisations,
+        figures=figures,
+        keras_models=[m for m in metrics if m != "knn"],
+    )
 
 
 def test_markdown_flags_untrained_vggish_lists_exclusions_and_links_every_figure(metrics):

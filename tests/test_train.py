@@ -58,12 +58,30 @@ def test_train_model_learns_a_learnable_target_and_writes_its_outputs(tmp_path):
     rows = pd.DataFrame(rows)
     write_cache(tmp_path / "000.h5", list(rows["clip_id"]), {"embeddings": embeddings}, {})
     rows.to_csv(tmp_path / "manifest.tsv", sep="\t", index=False)
-    settings = {"seconds": 1, "hidden_units": 32, "dropout": 0.0, "output_activation": "sigmoid", "loss": "mae",
-                "standardize_targets": False, "learning_rate": 0.003, "batch_size": 16, "max_epochs": 30, "patience": 5,
-                "shuffle_buffer": 64}
+    settings = {
+        "seconds": 1,
+        "hidden_units": 32,
+        "dropout": 0.0,
+        "output_activation": "sigmoid",
+        "loss": "mae",
+        "standardize_targets": False,
+        "learning_rate": 0.003,
+        "batch_size": 16,
+        "max_epochs": 30,
+        "patience": 5,
+        "shuffle_buffer": 64,
+    }
     outputs = Outputs(tmp_path)
-    train_model("vggish_head", manifest=tmp_path / "manifest.tsv", caches={"vggish": [str(tmp_path / "000.h5")]},
-                settings=settings, seed=0, threads=2, outputs=outputs, log=lambda _: None)
+    train_model(
+        "vggish_head",
+        manifest=tmp_path / "manifest.tsv",
+        caches={"vggish": [str(tmp_path / "000.h5")]},
+        settings=settings,
+        seed=0,
+        threads=2,
+        outputs=outputs,
+        log=lambda _: None,
+    )
     history = pd.read_csv(outputs.history)
     assert {"epoch", "loss", "one_minus_mae", "val_loss", "val_one_minus_mae"} <= set(history.columns)
     test = pd.read_csv(outputs.predictions[2])
@@ -76,9 +94,16 @@ def test_train_model_learns_a_learnable_target_and_writes_its_outputs(tmp_path):
 
 def test_standardised_targets_with_a_sigmoid_output_are_refused(tmp_path):
     write_cache(tmp_path / "000.h5", ["a"], {"embeddings": [np.zeros((6, 128), np.float32)]}, {})
-    pd.DataFrame([{"clip_id": "a", "split": "train", "shard": "000", **{t: 0.5 for t in TRAITS}}]).to_csv(
-        tmp_path / "manifest.tsv", sep="\t", index=False)
+    pd.DataFrame([{"clip_id": "a", "split": "train", "shard": "000", **{t: 0.5 for t in TRAITS}}]).to_csv(tmp_path / "manifest.tsv", sep="\t", index=False)
     settings = {"seconds": 5, "standardize_targets": True, "output_activation": "sigmoid"}
     with pytest.raises(ValueError, match="standardised targets need output_activation 'linear'"):
-        train_model("vggish_head", manifest=tmp_path / "manifest.tsv", caches={"vggish": [str(tmp_path / "000.h5")]},
-                    settings=settings, seed=0, threads=1, outputs=Outputs(tmp_path), log=lambda _: None)
+        train_model(
+            "vggish_head",
+            manifest=tmp_path / "manifest.tsv",
+            caches={"vggish": [str(tmp_path / "000.h5")]},
+            settings=settings,
+            seed=0,
+            threads=1,
+            outputs=Outputs(tmp_path),
+            log=lambda _: None,
+        )

@@ -221,9 +221,7 @@ def test_pca_export_equals_official_postprocessing(export_pca, export_raw, log_m
     raw = _serve(export_raw, log_mel)
     eigen, means = pca["pca_eigen_vectors"], pca["pca_means"]
     unquantised = _official_postprocess(direct, eigen, means, quantize=False)
-    drift = np.abs(
-        _official_postprocess(raw, eigen, means, quantize=False) - unquantised
-    ).max()
+    drift = np.abs(_official_postprocess(raw, eigen, means, quantize=False) - unquantised).max()
     off = difference != 0
     distance_to_boundary = np.abs(unquantised - np.round(unquantised))
     assert (distance_to_boundary[off] <= 2 * drift).all()
@@ -298,9 +296,7 @@ def test_checkpoint_embedder_batches_across_clips(export_raw, weights):
         np.testing.assert_allclose(together, alone, rtol=1e-5, atol=1e-5)
     expected = _direct_vggish(weights, np.concatenate(clips))
     scale = np.abs(expected).max()
-    np.testing.assert_allclose(
-        np.concatenate(batched), expected, rtol=TOLERANCE, atol=TOLERANCE * scale
-    )
+    np.testing.assert_allclose(np.concatenate(batched), expected, rtol=TOLERANCE, atol=TOLERANCE * scale)
 
 
 def test_checkpoint_embedder_with_pca_gives_codes(export_pca, export_raw, log_mel, pca):

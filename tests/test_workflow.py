@@ -23,8 +23,20 @@ N_SHARDS = TINY["dataset"]["n_shards"]
 
 
 def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-               "--configfile", str(CONFIG), "--cores", "2", *args]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(CONFIG),
+        "--cores",
+        "2",
+        *args,
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=1200)
 
 
@@ -67,8 +79,7 @@ def test_caches_hold_each_shards_clips_with_documented_shapes(run):
     frames = TINY["frames"]
     for shard in (f"{i:03d}" for i in range(N_SHARDS)):
         expected = sorted(manifest.loc[manifest["shard"] == shard, "clip_id"])
-        caches = {family: CacheReader(run / "features" / family / f"{shard}.h5")
-                  for family in ("logmel", "mfcc", "spectrogram", "rawwave", "frames", "vggish")}
+        caches = {family: CacheReader(run / "features" / family / f"{shard}.h5") for family in ("logmel", "mfcc", "spectrogram", "rawwave", "frames", "vggish")}
         try:
             assert all(sorted(cache.clip_ids) == expected for cache in caches.values())
             logmel, mfccs, spectrogram, rawwave, video, vggish = caches.values()
@@ -145,8 +156,11 @@ def test_sigmoid_models_predict_in_the_unit_interval_and_metrics_use_the_train_m
             assert 0.5 < metrics["splits"][split][who]["mean"]["one_minus_mae"] <= 1.0
 
 
-CAM_INPUTS = {"clip_cam_cnn": ("spectrogram", "clip_spectrogram"), "summary_cam_cnn": ("spectrogram", "summary_spectrogram"),
-              "rawwav_cam_cnn": ("rawwave", "rawwave_fft")}
+CAM_INPUTS = {
+    "clip_cam_cnn": ("spectrogram", "clip_spectrogram"),
+    "summary_cam_cnn": ("spectrogram", "summary_spectrogram"),
+    "rawwav_cam_cnn": ("rawwave", "rawwave_fft"),
+}
 
 
 @pytest.mark.parametrize("model", sorted(CAM_INPUTS))
@@ -202,11 +216,14 @@ def test_summary_flags_the_untrained_vggish_and_lists_exclusions(run):
 
 def figures(run: Path) -> list[Path]:
     """Every figure the run should draw."""
-    return [run / "plots" / "trait_distributions.png", run / "plots" / "sample_clips.png",
-            *(run / "plots" / m / "training_curves.png" for m in MODELS if m != "knn"),
-            *(run / "plots" / m / "predicted_vs_true.png" for m in MODELS),
-            *(run / "cam" / m / "profiles.png" for m in CAM_INPUTS),
-            *(run / "cam" / m / f"gallery_{t}.png" for m in CAM_INPUTS for t in TRAITS)]
+    return [
+        run / "plots" / "trait_distributions.png",
+        run / "plots" / "sample_clips.png",
+        *(run / "plots" / m / "training_curves.png" for m in MODELS if m != "knn"),
+        *(run / "plots" / m / "predicted_vs_true.png" for m in MODELS),
+        *(run / "cam" / m / "profiles.png" for m in CAM_INPUTS),
+        *(run / "cam" / m / f"gallery_{t}.png" for m in CAM_INPUTS for t in TRAITS),
+    ]
 
 
 def test_comparison_table_has_every_model_and_yardstick_with_the_metrics_files_figures(run):
@@ -226,8 +243,11 @@ def test_summary_html_embeds_every_figure(run):
     import base64
 
     text = (run / "summary.html").read_text()
-    for figure in (run / "plots" / "sample_clips.png", run / "plots" / "fusion" / "predicted_vs_true.png",
-                   run / "cam" / "summary_cam_cnn" / "gallery_neuroticism.png"):
+    for figure in (
+        run / "plots" / "sample_clips.png",
+        run / "plots" / "fusion" / "predicted_vs_true.png",
+        run / "cam" / "summary_cam_cnn" / "gallery_neuroticism.png",
+    ):
         assert base64.b64encode(figure.read_bytes()).decode() in text, figure
     assert "src='plots/" not in text and "src='cam/" not in text
 
@@ -258,8 +278,7 @@ def test_changing_one_clip_reruns_only_its_shard(run, planned):
     output = result.stdout + result.stderr
     shard_jobs = {line.split("shard=")[1].strip() for line in output.splitlines() if "shard=" in line}
     assert shard_jobs == {shard_of(clip.clip_id, N_SHARDS)}
-    for rule in ("probe", "wav", "logmel", "mfcc", "spectrograms", "rawwave", "frames", "embed", "manifest", "train",
-                 "train_sklearn", "summary"):
+    for rule in ("probe", "wav", "logmel", "mfcc", "spectrograms", "rawwave", "frames", "embed", "manifest", "train", "train_sklearn", "summary"):
         assert f"rule {rule}:" in output, rule
     assert "rule synthesize:" not in output
 

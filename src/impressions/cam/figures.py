@@ -40,8 +40,9 @@ def _overlay(ax, cam: np.ndarray, extent, *, binarize: bool, threshold: float):
     return ax.imshow(cam, origin="lower", aspect="auto", extent=extent, cmap=CMAP, alpha=0.45, vmin=0, vmax=1)
 
 
-def gallery(entries: list[dict], *, model: str, trait: str, splits: str, view: CamView, band: dict | None = None,
-            binarize: bool = False, threshold: float = 0.8) -> Figure:
+def gallery(
+    entries: list[dict], *, model: str, trait: str, splits: str, view: CamView, band: dict | None = None, binarize: bool = False, threshold: float = 0.8
+) -> Figure:
     """The top clips of one trait, best first, each input with its normalised CAM laid over it.
 
     Parameters
@@ -77,7 +78,7 @@ def gallery(entries: list[dict], *, model: str, trait: str, splits: str, view: C
                     ax.axvline(at, color="white", ls="--", lw=1.2)
         ax.set_title(f"#{entry['rank']} {entry['clip_id']}\npredicted {entry['prediction']:.3f}, label {entry['label']:.3f}", fontsize=9)
         ax.tick_params(labelsize=8)
-    for ax in axes.flat[len(entries):]:
+    for ax in axes.flat[len(entries) :]:
         ax.set_axis_off()
     fig.supxlabel("time (s)")
     fig.supylabel("mel band centre (Hz)" if view.spectrogram else "RMS amplitude of the waveform")
@@ -89,8 +90,7 @@ def gallery(entries: list[dict], *, model: str, trait: str, splits: str, view: C
     return fig
 
 
-def profile_figure(profiles: dict[str, dict[str, np.ndarray]], *, model: str, view: CamView, band: dict | None = None,
-                   band_trait: str | None = None) -> Figure:
+def profile_figure(profiles: dict[str, dict[str, np.ndarray]], *, model: str, view: CamView, band: dict | None = None, band_trait: str | None = None) -> Figure:
     """Each trait's CAM averaged over its top clips: over mel bands (a band profile) and over time.
 
     Parameters

@@ -52,8 +52,10 @@ def output_weights(model: keras.Model) -> tuple[np.ndarray, np.ndarray]:
     """The ``traits`` layer's kernel (K, 5) and bias (5,), refused unless its activation is linear."""
     layer = model.get_layer("traits")
     if layer.activation is not keras.activations.linear:
-        raise InputError(f"{model.name}: class activation maps need a linear output layer, found {layer.activation.__name__}; "
-                         f"set models.{model.name}.output_activation: linear")
+        raise InputError(
+            f"{model.name}: class activation maps need a linear output layer, found {layer.activation.__name__}; "
+            f"set models.{model.name}.output_activation: linear"
+        )
     kernel, bias = layer.get_weights()
     return kernel.astype(np.float64), bias.astype(np.float64)
 

@@ -101,8 +101,10 @@ def write_cams(
     tops = {trait: top_clips(ranked, trait, cam_settings["top_k"]) for trait in TRAITS}
     wanted = sorted({clip for top in tops.values() for clip in top["clip_id"]})
     rows = read_manifest(manifest).set_index("clip_id").loc[wanted].reset_index()
-    log(f"{name}: maps of {len(wanted)} distinct clips, the top {cam_settings['top_k']} per trait of {', '.join(cam_settings['splits'])} "
-        f"({len(ranked)} clips ranked); {cam_view.frame_s * 1000:g} ms per frame")
+    log(
+        f"{name}: maps of {len(wanted)} distinct clips, the top {cam_settings['top_k']} per trait of {', '.join(cam_settings['splits'])} "
+        f"({len(ranked)} clips ranked); {cam_view.frame_s * 1000:g} ms per frame"
+    )
 
     wav_by_shard = {Path(d).name: Path(d) for d in wav_dirs}
     cams: dict[str, ClipCam] = {}
@@ -127,25 +129,59 @@ def write_cams(
         trait_profiles[trait] = profiles(normalised)
         results[trait] = localisation(trait_profiles[trait], cam_view.frame_s, band)
         entries = [
-            {"clip_id": row.clip_id, "rank": rank, "prediction": row.prediction, "label": row.label,
-             "display": cams[row.clip_id].display if cam_view.spectrogram else envelopes[row.clip_id], "cam": cam}
+            {
+                "clip_id": row.clip_id,
+                "rank": rank,
+                "prediction": row.prediction,
+                "label": row.label,
+                "display": cams[row.clip_id].display if cam_view.spectrogram else envelopes[row.clip_id],
+                "cam": cam,
+            }
             for rank, (row, cam) in enumerate(zip(tops[trait].itertuples(), normalised), 1)
         ]
         shown_band = band if band is not None and band["trait"] == trait else None
-        save(gallery(entries, model=name, trait=trait, splits="+".join(cam_settings["splits"]), view=cam_view, band=shown_band,
-                     binarize=cam_settings["binarize"], threshold=cam_settings["threshold"]), getattr(outputs, f"gallery_{trait}"))
+        save(
+            gallery(
+                entries,
+                model=name,
+                trait=trait,
+                splits="+".join(cam_settings["splits"]),
+                view=cam_view,
+                band=shown_band,
+                binarize=cam_settings["binarize"],
+                threshold=cam_settings["threshold"],
+            ),
+            getattr(outputs, f"gallery_{trait}"),
+        )
         figures = ", ".join(f"{k}={v:.3g}" for k, v in results[trait].items())
         log(f"{trait}: top clip {entries[0]['clip_id']} (predicted {entries[0]['prediction']:.3f}); {figures}")
     save(profile_figure(trait_profiles, model=name, view=cam_view, band=band, band_trait=band and band["trait"]), outputs.profiles)
 
-    _write_h5(outputs.maps, tops, cams, envelopes, trait_profiles, {
-        "model": name, "settings": settings, "cam": cam_settings, "seconds_per_frame": cam_view.frame_s,
-        "band_centres_hz": band_centres_hz().round(1).tolist() if cam_view.spectrogram else None,
-        "identity_max_abs_error": worst, "units": "model output units (standardised scores if the model was trained on them)",
-        "version": __version__,
-    })
-    summary = {"model": name, "splits": cam_settings["splits"], "top_k": cam_settings["top_k"], "hidden_band": band,
-               "identity_max_abs_error": worst, "traits": results}
+    _write_h5(
+        outputs.maps,
+        tops,
+        cams,
+        envelopes,
+        trait_profiles,
+        {
+            "model": name,
+            "settings": settings,
+            "cam": cam_settings,
+            "seconds_per_frame": cam_view.frame_s,
+            "band_centres_hz": band_centres_hz().round(1).tolist() if cam_view.spectrogram else None,
+            "identity_max_abs_error": worst,
+            "units": "model output units (standardised scores if the model was trained on them)",
+            "version": __version__,
+        },
+    )
+    summary = {
+        "model": name,
+        "splits": cam_settings["splits"],
+        "top_k": cam_settings["top_k"],
+        "hidden_band": band,
+        "identity_max_abs_error": worst,
+        "traits": results,
+    }
     write_json(outputs.localisation, summary)
     return summary
 
@@ -162,8 +198,7 @@ def _write_h5(path, tops, cams, envelopes, trait_profiles, params) -> None:
             for rank, row in enumerate(tops[trait].itertuples(), 1):
                 cam = cams[row.clip_id]
                 clip = group.create_group(row.clip_id)
-                clip.attrs.update({"rank": rank, "split": row.split, "prediction": row.prediction, "label": row.label,
-                                   "model_output": float(cam.outputs[t])})
+                clip.attrs.update({"rank": rank, "split": row.split, "prediction": row.prediction, "label": row.label, "model_output": float(cam.outputs[t])})
                 if row.clip_id not in inputs:
                     inputs.create_dataset(row.clip_id, data=cam.display.astype(np.float32), compression="gzip", track_times=False)
                 clip["input"] = inputs[row.clip_id]  # a hard link: each clip's input is stored once

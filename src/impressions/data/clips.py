@@ -21,12 +21,36 @@ CLIP_NAME = re.compile(r"^[A-Za-z0-9_-]{11}\.\d{3}$")
 """The ChaLearn First Impressions clip id: an 11-character YouTube id and a 3-digit chunk."""
 
 PROBE_COLUMNS = [
-    "clip_id", "split", "shard", "path", "duration_s", "audio_duration_s", "has_audio", "has_video",
-    "audio_rate", "audio_channels", "fps", "width", "height", "size_bytes", "reason",
+    "clip_id",
+    "split",
+    "shard",
+    "path",
+    "duration_s",
+    "audio_duration_s",
+    "has_audio",
+    "has_video",
+    "audio_rate",
+    "audio_channels",
+    "fps",
+    "width",
+    "height",
+    "size_bytes",
+    "reason",
 ]
 MANIFEST_COLUMNS = [
-    "clip_id", "split", "shard", "path", "duration_s", "audio_duration_s", "has_audio",
-    "audio_rate", "fps", "width", "height", "size_bytes", *LABELS,
+    "clip_id",
+    "split",
+    "shard",
+    "path",
+    "duration_s",
+    "audio_duration_s",
+    "has_audio",
+    "audio_rate",
+    "fps",
+    "width",
+    "height",
+    "size_bytes",
+    *LABELS,
 ]
 EXCLUDED_COLUMNS = ["clip_id", "split", "shard", "path", "reason"]
 

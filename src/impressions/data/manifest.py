@@ -16,9 +16,7 @@ from impressions.data.clips import CLIP_NAME, EXCLUDED_COLUMNS, MANIFEST_COLUMNS
 from impressions.data.media import MediaError, probe
 
 
-def probe_shard(
-    clips: list[Clip], *, shard: str, min_duration_s: float, log: Callable[[str], None] = print
-) -> pd.DataFrame:
+def probe_shard(clips: list[Clip], *, shard: str, min_duration_s: float, log: Callable[[str], None] = print) -> pd.DataFrame:
     """Probe every clip of a shard and decide the media-level exclusions.
 
     Returns one row per clip (PROBE_COLUMNS); ``reason`` is empty for a usable clip and says why

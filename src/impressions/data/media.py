@@ -84,9 +84,7 @@ def decode_wav(source: str | os.PathLike, target: str | os.PathLike, *, sample_r
     ffmpeg downmixes to mono first, then resamples (swresample), which is what the VGGish
     reference expects of its input.
     """
-    stream = ffmpeg.input(str(source)).audio.output(
-        str(target), ac=1, ar=sample_rate, acodec="pcm_s16le", format="wav", **BITEXACT, **{"flags:a": "+bitexact"}
-    )
+    stream = ffmpeg.input(str(source)).audio.output(str(target), ac=1, ar=sample_rate, acodec="pcm_s16le", format="wav", **BITEXACT, **{"flags:a": "+bitexact"})
     try:
         stream.overwrite_output().run(quiet=True)
     except ffmpeg.Error as error:
@@ -117,9 +115,7 @@ def decode_shard(
             list(pool.map(decode, enumerate(clips.items(), start=1)))
 
 
-def sample_frames(
-    path: str | os.PathLike, *, duration_s: float, count: int = 6, height: int = 140, width: int = 248
-) -> np.ndarray:
+def sample_frames(path: str | os.PathLike, *, duration_s: float, count: int = 6, height: int = 140, width: int = 248) -> np.ndarray:
     """Take `count` frames spread evenly over a clip, resized to height x width.
 
     Frames are taken at the centres of `count` equal slices of the clip, each with an exact seek,

@@ -53,6 +53,7 @@ SHORT_RANGE_S = (2.5, 4.5)
 _ID_ALPHABET = string.ascii_letters + string.digits + "-_"
 _CLIP_FILE = re.compile(r"^[A-Za-z0-9_-]{11}\.\d{3}\.mp4$")
 
+
 @dataclass(frozen=True)
 class ClipPlan:
     """Everything about one clip that is known before its media exist.

@@ -67,13 +67,17 @@ def rawwave_cache(clip_ids, wav_folder, output, *, seconds: float, sample_rate: 
     """``rawwave_fft`` (frames, n_fft // 2 + 1) float32, fixed length, and ``n_real_frames`` (1,)."""
 
     def compute(waveform, rate):
-        values, n_real = features.rawwave_fft(
-            waveform, sample_rate=rate, seconds=seconds, target_rate=sample_rate, n_fft=n_fft, hop_length=hop_length
-        )
+        values, n_real = features.rawwave_fft(waveform, sample_rate=rate, seconds=seconds, target_rate=sample_rate, n_fft=n_fft, hop_length=hop_length)
         return {"rawwave_fft": values, "n_real_frames": np.array([n_real], dtype=np.int32)}
 
-    params = {**features.RAWWAVE, "sample_rate": sample_rate, "n_fft": n_fft, "hop_length": hop_length, "seconds": seconds,
-              "normalisation": "per clip: zero mean, unit variance; padding zeros at the end"}
+    params = {
+        **features.RAWWAVE,
+        "sample_rate": sample_rate,
+        "n_fft": n_fft,
+        "hop_length": hop_length,
+        "seconds": seconds,
+        "normalisation": "per clip: zero mean, unit variance; padding zeros at the end",
+    }
     _wav_cache(clip_ids, wav_folder, output, compute, params, log)
 
 
@@ -95,8 +99,12 @@ def spectrogram_cache(logmel: str | os.PathLike, output: str | os.PathLike, *, s
         if n_real < seconds:
             log(f"{clip_id}: {n_real} s of audio, padded to {seconds} s with silence")
     log(f"{len(clip_ids)} clips")
-    params = {"seconds": seconds, "summary_pool": pool, "padding": f"log-mel silence {features.LOG_MEL_FLOOR:.4f}",
-              "vggish_front_end": features.VGGISH_FRONT_END}
+    params = {
+        "seconds": seconds,
+        "summary_pool": pool,
+        "padding": f"log-mel silence {features.LOG_MEL_FLOOR:.4f}",
+        "vggish_front_end": features.VGGISH_FRONT_END,
+    }
     write_cache(output, clip_ids, arrays, params)
 
 

@@ -140,9 +140,7 @@ def log_mel_db(waveform: np.ndarray, *, sample_rate: int = 16000, n_mels: int = 
     return np.ascontiguousarray(librosa.power_to_db(power).T, dtype=np.float32)
 
 
-def mfcc(
-    waveform: np.ndarray, *, sample_rate: int = 16000, n_mfcc: int = 24, log_mel: np.ndarray | None = None
-) -> np.ndarray:
+def mfcc(waveform: np.ndarray, *, sample_rate: int = 16000, n_mfcc: int = 24, log_mel: np.ndarray | None = None) -> np.ndarray:
     """Mel-frequency cepstral coefficients, time-major, with librosa's defaults otherwise.
 
     A thin wrapper of ``librosa.feature.mfcc`` (centred 2048-sample frames, hop 512, 128 mel
@@ -231,9 +229,7 @@ def htk_mel_matrix(
     if n_fft_bins < 2 or n_mels < 1:
         raise ValueError(f"need n_fft_bins >= 2 and n_mels >= 1, got {n_fft_bins} and {n_mels}")
     if not 0.0 <= fmin < fmax <= nyquist:
-        raise ValueError(
-            f"need 0 <= fmin < fmax <= Nyquist ({nyquist} Hz), got fmin={fmin}, fmax={fmax}"
-        )
+        raise ValueError(f"need 0 <= fmin < fmax <= Nyquist ({nyquist} Hz), got fmin={fmin}, fmax={fmax}")
     bin_mel = _hz_to_htk_mel(np.linspace(0.0, nyquist, n_fft_bins))[:, np.newaxis]
     edges = _htk_mel_edges(fmin, fmax, n_mels)
     lower, centre, upper = edges[:-2], edges[1:-1], edges[2:]
@@ -282,10 +278,7 @@ def _vggish_mel_matrix() -> np.ndarray:
 def _valid_vggish_waveform(waveform: np.ndarray, sample_rate: int) -> np.ndarray:
     expected = VGGISH_FRONT_END["sample_rate"]
     if sample_rate != expected:
-        raise ValueError(
-            f"VGGish needs {expected} Hz audio, got sample_rate={sample_rate!r}; "
-            "resample upstream (the wav stage does it with ffmpeg)"
-        )
+        raise ValueError(f"VGGish needs {expected} Hz audio, got sample_rate={sample_rate!r}; resample upstream (the wav stage does it with ffmpeg)")
     return _valid_waveform(waveform)
 
 
@@ -293,15 +286,9 @@ def _valid_waveform(waveform: np.ndarray) -> np.ndarray:
     """Check that `waveform` is finite, mono and floating point; return it as an array."""
     y = np.asarray(waveform)
     if y.ndim != 1:
-        raise ValueError(
-            f"waveform must be mono, shape (samples,), got shape {y.shape}; "
-            "down-mix upstream (the wav stage does it with ffmpeg)"
-        )
+        raise ValueError(f"waveform must be mono, shape (samples,), got shape {y.shape}; down-mix upstream (the wav stage does it with ffmpeg)")
     if not np.issubdtype(y.dtype, np.floating):
-        raise ValueError(
-            f"waveform must be floating point in [-1, 1], got dtype {y.dtype}; "
-            "for 16-bit PCM divide by 32768"
-        )
+        raise ValueError(f"waveform must be floating point in [-1, 1], got dtype {y.dtype}; for 16-bit PCM divide by 32768")
     if not np.all(np.isfinite(y)):
         raise ValueError(f"waveform has {np.count_nonzero(~np.isfinite(y))} non-finite samples")
     return y
@@ -362,8 +349,13 @@ RAWWAVE = {"sample_rate": 4000, "n_fft": 256, "hop_length": 128, "window": "hann
 
 
 def rawwave_fft(
-    waveform: np.ndarray, *, sample_rate: int = 16000, seconds: float = 13.0, target_rate: int = 4000,
-    n_fft: int = 256, hop_length: int = 128,
+    waveform: np.ndarray,
+    *,
+    sample_rate: int = 16000,
+    seconds: float = 13.0,
+    target_rate: int = 4000,
+    n_fft: int = 256,
+    hop_length: int = 128,
 ) -> tuple[np.ndarray, int]:
     """Seed 001's raw-wave features: 4 kHz audio turned into normalised FFT frequency bins.
 
@@ -394,4 +386,3 @@ def rawwave_fft(
     if len(spectrum):
         features[: len(spectrum)] = (spectrum - spectrum.mean()) / (spectrum.std() + 1e-8)
     return features, len(spectrum)
-

@@ -95,9 +95,7 @@ class _WeightedLayers:
         self._count = 0
 
     def conv(self, filters: int, name: str) -> keras.layers.Conv2D:
-        return keras.layers.Conv2D(
-            filters, 3, padding="same", activation="relu", name=name, **self._initialisers()
-        )
+        return keras.layers.Conv2D(filters, 3, padding="same", activation="relu", name=name, **self._initialisers())
 
     def dense(self, units: int, name: str, *, activation: str | None) -> keras.layers.Dense:
         return keras.layers.Dense(units, activation=activation, name=name, **self._initialisers())
@@ -137,9 +135,7 @@ class Embedder:
     description: str
     embed_fn: EmbedFn = field(repr=False, compare=False)
 
-    def embed(
-        self, waveforms: list[np.ndarray], examples: list[np.ndarray], *, batch_size: int = 64
-    ) -> list[np.ndarray]:
+    def embed(self, waveforms: list[np.ndarray], examples: list[np.ndarray], *, batch_size: int = 64) -> list[np.ndarray]:
         """Embed a list of clips, one array per clip.
 
         Both representations of every clip are passed so that the caller need not know the
@@ -173,10 +169,7 @@ class Embedder:
             If a TF Hub model answers with something other than ``(N, 128)``.
         """
         if len(waveforms) != len(examples):
-            raise ValueError(
-                f"got {len(waveforms)} waveforms but {len(examples)} example arrays; "
-                "pass both for the same clips, in the same order"
-            )
+            raise ValueError(f"got {len(waveforms)} waveforms but {len(examples)} example arrays; pass both for the same clips, in the same order")
         if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         return self.embed_fn(list(waveforms), list(examples), int(batch_size))
@@ -233,8 +226,7 @@ def load_embedder(
 def _untrained_embedder(seed: int) -> Embedder:
     description = f"UNTRAINED VGGish (seed {seed}): random weights, no pretrained model"
     logger.warning(
-        "%s. Its embeddings are random projections of the log-mel input, NOT AudioSet features; "
-        "set vggish.source to 'hub' for pretrained embeddings.",
+        "%s. Its embeddings are random projections of the log-mel input, NOT AudioSet features; set vggish.source to 'hub' for pretrained embeddings.",
         description,
     )
     model = build_vggish(seed=seed)
@@ -246,14 +238,10 @@ def _untrained_embedder(seed: int) -> Embedder:
     def embed_fn(_waveforms: list[np.ndarray], examples: list[np.ndarray], batch_size: int):
         return _embed_examples(forward, examples, batch_size)
 
-    return Embedder(
-        source="untrained", pretrained=False, description=description, embed_fn=embed_fn
-    )
+    return Embedder(source="untrained", pretrained=False, description=description, embed_fn=embed_fn)
 
 
-def _embed_examples(
-    forward: Callable[[tf.Tensor], tf.Tensor], examples: list[np.ndarray], batch_size: int
-) -> list[np.ndarray]:
+def _embed_examples(forward: Callable[[tf.Tensor], tf.Tensor], examples: list[np.ndarray], batch_size: int) -> list[np.ndarray]:
     """Run `forward` over the examples of all clips in fixed batches, then split per clip.
 
     Batching across clip boundaries keeps every forward pass full however short the clips are.
@@ -262,17 +250,12 @@ def _embed_examples(
     if not clips:
         return []
     stacked = np.concatenate(clips)
-    batches = [
-        _forward_full_batch(forward, stacked[start : start + batch_size], batch_size)
-        for start in range(0, len(stacked), batch_size)
-    ]
+    batches = [_forward_full_batch(forward, stacked[start : start + batch_size], batch_size) for start in range(0, len(stacked), batch_size)]
     flat = np.concatenate(batches) if batches else np.zeros((0, EMBEDDING_SIZE), np.float32)
     return np.split(flat, np.cumsum([len(c) for c in clips])[:-1])
 
 
-def _forward_full_batch(
-    forward: Callable[[tf.Tensor], tf.Tensor], batch: np.ndarray, batch_size: int
-) -> np.ndarray:
+def _forward_full_batch(forward: Callable[[tf.Tensor], tf.Tensor], batch: np.ndarray, batch_size: int) -> np.ndarray:
     """Run `forward` on `batch` zero-padded to `batch_size` rows; return the real rows.
 
     Every pass then has the same shape, and so the same CPU kernels: an example's embedding is
@@ -288,14 +271,9 @@ def _forward_full_batch(
 def _valid_examples(examples: np.ndarray, index: int) -> np.ndarray:
     array = np.asarray(examples)
     if array.ndim != 3 or array.shape[1:] != EXAMPLE_SHAPE:
-        raise ValueError(
-            f"examples[{index}] must have shape (N, {EXAMPLE_SHAPE[0]}, {EXAMPLE_SHAPE[1]}), "
-            f"got {array.shape}"
-        )
+        raise ValueError(f"examples[{index}] must have shape (N, {EXAMPLE_SHAPE[0]}, {EXAMPLE_SHAPE[1]}), got {array.shape}")
     if not np.issubdtype(array.dtype, np.floating):
-        raise ValueError(
-            f"examples[{index}] must be floating point log-mel, got dtype {array.dtype}"
-        )
+        raise ValueError(f"examples[{index}] must be floating point log-mel, got dtype {array.dtype}")
     return array.astype(np.float32, copy=False)
 
 
@@ -318,25 +296,17 @@ def _hub_embedder(hub_handle: str | None) -> Embedder:
     def embed_fn(waveforms: list[np.ndarray], _examples: list[np.ndarray], _batch_size: int):
         return [_embed_waveform(model, w, i, hub_handle) for i, w in enumerate(waveforms)]
 
-    return Embedder(
-        source="hub", pretrained=True, description=f"TF Hub model {hub_handle}", embed_fn=embed_fn
-    )
+    return Embedder(source="hub", pretrained=True, description=f"TF Hub model {hub_handle}", embed_fn=embed_fn)
 
 
 def _embed_waveform(model: Callable, waveform: np.ndarray, index: int, handle: str) -> np.ndarray:
     """Call a TF Hub VGGish on one clip and check that it answered ``(N, 128)``."""
     y = np.asarray(waveform)
     if y.ndim != 1 or not np.issubdtype(y.dtype, np.floating):
-        raise ValueError(
-            f"waveforms[{index}] must be 1-D floating point audio, "
-            f"got shape {y.shape} and dtype {y.dtype}"
-        )
+        raise ValueError(f"waveforms[{index}] must be 1-D floating point audio, got shape {y.shape} and dtype {y.dtype}")
     embedding = np.asarray(model(tf.constant(y.astype(np.float32, copy=False))), dtype=np.float32)
     if embedding.ndim != 2 or embedding.shape[1] != EMBEDDING_SIZE:
-        raise RuntimeError(
-            f"the model {handle!r} returned shape {embedding.shape} for waveforms[{index}]; "
-            f"a VGGish model must return (N, {EMBEDDING_SIZE})"
-        )
+        raise RuntimeError(f"the model {handle!r} returned shape {embedding.shape} for waveforms[{index}]; a VGGish model must return (N, {EMBEDDING_SIZE})")
     return embedding
 
 
@@ -356,18 +326,13 @@ def _checkpoint_embedder(savedmodel: str | os.PathLike | None) -> Embedder:
             f"{path!r}, pca_params=...), or set vggish.source to 'hub' or 'untrained'"
         )
     loaded = tf.saved_model.load(path)
-    if not isinstance(getattr(loaded, "pca_applied", None), tf.Variable) or (
-        "serving_default" not in loaded.signatures
-    ):
+    if not isinstance(getattr(loaded, "pca_applied", None), tf.Variable) or ("serving_default" not in loaded.signatures):
         raise ValueError(
             f"{path!r} is a SavedModel but not one written by impressions.features."
             "convert_checkpoint (no pca_applied variable or serving_default signature); for a "
             "TF Hub model that takes waveforms, use vggish.source 'hub'"
         )
-    description = (
-        f"AudioSet VGGish checkpoint converted to {path} "
-        f"({pca_label(bool(loaded.pca_applied.numpy()))})"
-    )
+    description = f"AudioSet VGGish checkpoint converted to {path} ({pca_label(bool(loaded.pca_applied.numpy()))})"
     logger.info("VGGish: %s", description)
 
     def forward(batch: tf.Tensor) -> tf.Tensor:
@@ -377,9 +342,7 @@ def _checkpoint_embedder(savedmodel: str | os.PathLike | None) -> Embedder:
     def embed_fn(_waveforms: list[np.ndarray], examples: list[np.ndarray], batch_size: int):
         return _embed_examples(forward, examples, batch_size)
 
-    return Embedder(
-        source="checkpoint", pretrained=True, description=description, embed_fn=embed_fn
-    )
+    return Embedder(source="checkpoint", pretrained=True, description=description, embed_fn=embed_fn)
 
 
 def pca_label(pca_applied: bool) -> str:

@@ -99,8 +99,7 @@ def convert_checkpoint(
         "pca_params": os.path.abspath(pca_params) if pca_params is not None else None,
         "pca_applied": pca is not None,
         "input": "log_mel: float32 (N, 96, 64), impressions.features.transforms.vggish_examples",
-        "output": "embedding: float32 (N, 128), "
-        + ("PCA+quantized codes 0..255 (vggish_postprocess)" if pca is not None else "raw fc2"),
+        "output": "embedding: float32 (N, 128), " + ("PCA+quantized codes 0..255 (vggish_postprocess)" if pca is not None else "raw fc2"),
         "vggish_front_end": VGGISH_FRONT_END,
         "tensorflow": tf.__version__,
     }
@@ -125,11 +124,7 @@ def _read_checkpoint(checkpoint: str | os.PathLike) -> dict[str, tuple[np.ndarra
         ) from error
     shapes = reader.get_variable_to_shape_map()
     dtypes = reader.get_variable_to_dtype_map()
-    expected = {
-        f"{scope}/{kind}": shape if kind == "weights" else shape[-1:]
-        for scope, shape in _CHECKPOINT_LAYERS.values()
-        for kind in ("weights", "biases")
-    }
+    expected = {f"{scope}/{kind}": shape if kind == "weights" else shape[-1:] for scope, shape in _CHECKPOINT_LAYERS.values() for kind in ("weights", "biases")}
     problems = []
     for name, shape in expected.items():
         if name not in shapes:
@@ -140,14 +135,10 @@ def _read_checkpoint(checkpoint: str | os.PathLike) -> dict[str, tuple[np.ndarra
             problems.append(f"{name} has dtype {dtypes[name].name}, expected float32")
     if problems:
         raise ValueError(
-            f"{os.fspath(checkpoint)!r} is not a VGGish checkpoint: {'; '.join(problems)} "
-            f"(vggish_slim.define_vggish_slim has {len(expected)} variables)"
+            f"{os.fspath(checkpoint)!r} is not a VGGish checkpoint: {'; '.join(problems)} (vggish_slim.define_vggish_slim has {len(expected)} variables)"
         )
     return {
-        layer: tuple(
-            reader.get_tensor(f"{scope}/{kind}").astype(np.float32, copy=False)
-            for kind in ("weights", "biases")
-        )
+        layer: tuple(reader.get_tensor(f"{scope}/{kind}").astype(np.float32, copy=False) for kind in ("weights", "biases"))
         for layer, (scope, _) in _CHECKPOINT_LAYERS.items()
     }
 
@@ -165,14 +156,9 @@ def _read_pca_params(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
         means = np.asarray(params["pca_means"], dtype=np.float64)
     size = EMBEDDING_SIZE
     if eigen_vectors.shape != (size, size):
-        raise ValueError(
-            f"pca_eigen_vectors in {os.fspath(path)!r} has shape {eigen_vectors.shape}, "
-            f"expected ({size}, {size})"
-        )
+        raise ValueError(f"pca_eigen_vectors in {os.fspath(path)!r} has shape {eigen_vectors.shape}, expected ({size}, {size})")
     if means.shape not in {(size,), (size, 1)}:
-        raise ValueError(
-            f"pca_means in {os.fspath(path)!r} has shape {means.shape}, expected ({size}, 1)"
-        )
+        raise ValueError(f"pca_means in {os.fspath(path)!r} has shape {means.shape}, expected ({size}, 1)")
     return eigen_vectors, means.reshape(1, size)
 
 

@@ -22,9 +22,7 @@ def rule_log(snakemake) -> Iterator[logging.Logger]:
     stream = open(snakemake.log[0], "a", buffering=1)
     sys.stderr.flush()
     os.dup2(stream.fileno(), sys.stderr.fileno())  # also catches what TensorFlow's C++ code prints
-    logging.basicConfig(
-        stream=stream, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S", force=True
-    )
+    logging.basicConfig(stream=stream, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S", force=True)
     log = logging.getLogger(f"impressions.rule.{snakemake.rule}")
     wildcards = ", ".join(f"{k}={v}" for k, v in snakemake.wildcards.items())
     log.info("rule %s (%s) started with %d thread(s)", snakemake.rule, wildcards or "no wildcards", snakemake.threads)

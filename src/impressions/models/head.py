@@ -7,9 +7,7 @@ import keras
 from impressions.models.output_layer import traits_output
 
 
-def vggish_head(
-    *, input_dim: int = 640, hidden_units: int = 256, dropout: float = 0.3, output_activation: str = "sigmoid", seed: int = 0
-) -> keras.Model:
+def vggish_head(*, input_dim: int = 640, hidden_units: int = 256, dropout: float = 0.3, output_activation: str = "sigmoid", seed: int = 0) -> keras.Model:
     """Regression head on flattened VGGish embeddings (seed 000): 5 x 128 -> 640 -> 5 traits.
 
     The first layer standardises each input with statistics the training code adapts on the

@@ -102,8 +102,9 @@ def read_sources(name: str, manifest: str | os.PathLike, caches: dict[str, list[
     return {split: ClipSource(name, rows[rows["split"] == split], by_shard, settings) for split in SPLITS}
 
 
-def write_predictions(outputs, sources: dict[str, ClipSource], predict: Callable, excluded: pd.DataFrame, *,
-                      back: Callable[[np.ndarray], np.ndarray] = lambda y: y, log=print) -> None:
+def write_predictions(
+    outputs, sources: dict[str, ClipSource], predict: Callable, excluded: pd.DataFrame, *, back: Callable[[np.ndarray], np.ndarray] = lambda y: y, log=print
+) -> None:
     """Write the model's excluded clips and one predictions table per split.
 
     `predict` maps a batch of one clip's instances to predictions, averaged per clip; `back`

@@ -68,9 +68,7 @@ def evaluate(predictions: dict[str, pd.DataFrame], targets=TRAITS, ceiling: pd.D
     result = {}
     for split, table in predictions.items():
         model = {t: score(table[true_column(t)].to_numpy(), table[pred_column(t)].to_numpy()) for t in targets}
-        baseline = {
-            t: score(table[true_column(t)].to_numpy(), np.full(len(table), train_means[t])) for t in targets
-        }
+        baseline = {t: score(table[true_column(t)].to_numpy(), np.full(len(table), train_means[t])) for t in targets}
         model["mean"] = _mean_of(model)
         baseline["mean"] = _mean_of(baseline)
         result[split] = {"n_clips": int(len(table)), "model": model, "baseline": baseline}

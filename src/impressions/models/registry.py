@@ -86,9 +86,17 @@ class ModelSpec:
             return f"{function.__module__}.{function.__qualname__}"
 
         cam = None if self.cam is None else {"spectrogram": self.cam.spectrogram, "frame_s": named(self.cam.frame_s)}
-        return {"framework": self.framework, "builder": self.builder, "families": list(self.families), "instances": named(self.instances),
-                "exclusion_reason": self.exclusion_reason, "input_shapes": named(self.input_shapes), "cam": cam,
-                "init_from": list(self.init_from), "tasks": list(self.tasks)}
+        return {
+            "framework": self.framework,
+            "builder": self.builder,
+            "families": list(self.families),
+            "instances": named(self.instances),
+            "exclusion_reason": self.exclusion_reason,
+            "input_shapes": named(self.input_shapes),
+            "cam": cam,
+            "init_from": list(self.init_from),
+            "tasks": list(self.tasks),
+        }
 
     def build(self, **settings):
         """Build the model; importing its module also registers its custom Keras layers."""
@@ -133,16 +141,26 @@ MODELS: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
         ModelSpec(
-            "vggish_head", "keras", "head.vggish_head", ("vggish",), instances.first_embeddings,
-            exclusion_reason="fewer seconds of embeddings than the head takes", input_shapes=_flat_input,
+            "vggish_head",
+            "keras",
+            "head.vggish_head",
+            ("vggish",),
+            instances.first_embeddings,
+            exclusion_reason="fewer seconds of embeddings than the head takes",
+            input_shapes=_flat_input,
         ),
         ModelSpec("clip_cnn", "keras", "cnn.clip_cnn", **_PATCHES),
         ModelSpec("clip_cam_cnn", "keras", "cnn.clip_cam_cnn", **_PATCHES, cam=CamSpec(True, _patch_frame_s), init_from=("clip_cnn",)),
         ModelSpec("summary_cnn", "keras", "cnn.summary_cnn", **_SUMMARY),
         ModelSpec("summary_cam_cnn", "keras", "cnn.summary_cam_cnn", **_SUMMARY, cam=CamSpec(True, _summary_frame_s), init_from=("summary_cnn",)),
         ModelSpec(
-            "rawwav_cam_cnn", "keras", "cnn.rawwav_cam_cnn", ("rawwave",), instances.rawwave,
-            input_shapes=_rawwave_input, cam=CamSpec(False, _rawwave_frame_s),
+            "rawwav_cam_cnn",
+            "keras",
+            "cnn.rawwav_cam_cnn",
+            ("rawwave",),
+            instances.rawwave,
+            input_shapes=_rawwave_input,
+            cam=CamSpec(False, _rawwave_frame_s),
         ),
         ModelSpec("fusion", "keras", "fusion.fusion", ("mfcc", "frames"), instances.mfcc_and_frames, input_shapes=_fusion_inputs),
         ModelSpec("knn", "sklearn", "knn.knn", ("vggish",), instances.windows, exclusion_reason="no VGGish embedding"),
@@ -176,8 +194,7 @@ def enabled(models_config: dict, *, task: str = "regression") -> list[ModelSpec]
         if start is not None and start not in entry.init_from:
             raise InputError(f"models.{name}.init_from: {start!r} is not a model {name} can start from; choose from {['', *entry.init_from]}")
         if entry.cam is not None and settings.get("output_activation") != "linear":
-            raise InputError(f"models.{name}.output_activation must be 'linear' for class activation maps; "
-                             f"set it so, or take {name} out of models.enabled")
+            raise InputError(f"models.{name}.output_activation must be 'linear' for class activation maps; set it so, or take {name} out of models.enabled")
         specs.append(entry)
     return specs
 

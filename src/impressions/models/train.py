@@ -206,8 +206,10 @@ def train_model(
     init_model : a trained model whose conv weights start this one (the CAM fine-tune step)
     """
     use_threads(threads)
-    log(f"training {name} on {devices()} (CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', 'unset')}, "
-        f"SLURM_JOB_ID={os.environ.get('SLURM_JOB_ID', 'none')})")
+    log(
+        f"training {name} on {devices()} (CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', 'unset')}, "
+        f"SLURM_JOB_ID={os.environ.get('SLURM_JOB_ID', 'none')})"
+    )
     if tf.config.list_physical_devices("GPU"):
         keras.mixed_precision.set_global_policy("mixed_float16")
     seed_everything(seed)
@@ -218,8 +220,14 @@ def train_model(
     scale = TargetScale(sources["train"].targets(), settings["standardize_targets"])
 
     def stream(split, shuffle):
-        return dataset(sources[split], targets=scale.forward(sources[split].targets()), batch_size=settings["batch_size"],
-                       shuffle=shuffle, seed=seed, shuffle_buffer=settings["shuffle_buffer"])
+        return dataset(
+            sources[split],
+            targets=scale.forward(sources[split].targets()),
+            batch_size=settings["batch_size"],
+            shuffle=shuffle,
+            seed=seed,
+            shuffle_buffer=settings["shuffle_buffer"],
+        )
 
     train, val = stream("train", True), stream("val", False)
     spec = registry.spec(name)
@@ -229,8 +237,16 @@ def train_model(
     if init_model:
         log(f"conv weights from {init_model}: {', '.join(copy_conv_weights(load_model(settings['init_from'], init_model), model))}")
     start_at_train_mean(model, scale.forward(sources["train"].targets()))
-    history = fit(model, train, val, scale=scale, loss=settings["loss"], learning_rate=settings["learning_rate"],
-                  max_epochs=settings["max_epochs"], patience=settings["patience"])
+    history = fit(
+        model,
+        train,
+        val,
+        scale=scale,
+        loss=settings["loss"],
+        learning_rate=settings["learning_rate"],
+        max_epochs=settings["max_epochs"],
+        patience=settings["patience"],
+    )
     with atomic_path(outputs.model) as tmp:
         model.save(tmp)
     with atomic_path(outputs.history) as tmp:

@@ -71,8 +71,13 @@ def trait_distributions(manifest: pd.DataFrame) -> Figure:
             if rows.empty:
                 continue
             ax.hist(
-                rows[trait], bins=BINS, density=True, histtype="step", linewidth=1.5,
-                color=SPLIT_COLORS[split], label=f"{split} (n={len(rows)})",
+                rows[trait],
+                bins=BINS,
+                density=True,
+                histtype="step",
+                linewidth=1.5,
+                color=SPLIT_COLORS[split],
+                label=f"{split} (n={len(rows)})",
             )
         ax.set_xlim(0.0, 1.0)
         ax.set_title(trait)
@@ -120,8 +125,14 @@ def _sample_row(row: SubFigure, sample: dict) -> None:
     axes["frames"].set_title(f"{sample['clip_id']} ({sample['split']}): {len(frames)} frames")
 
     mesh = librosa.display.specshow(
-        standardise_rows(mfcc.T), x_axis="time", sr=sample["sample_rate"], hop_length=sample["hop_length"], ax=axes["mfcc"],
-        cmap="coolwarm", vmin=-3, vmax=3,
+        standardise_rows(mfcc.T),
+        x_axis="time",
+        sr=sample["sample_rate"],
+        hop_length=sample["hop_length"],
+        ax=axes["mfcc"],
+        cmap="coolwarm",
+        vmin=-3,
+        vmax=3,
     )
     axes["mfcc"].yaxis.set_major_locator(MaxNLocator(integer=True))  # specshow leaves no y ticks
     axes["mfcc"].set_xlabel("time (s)")
@@ -206,7 +217,7 @@ def predicted_vs_true(predictions: pd.DataFrame, model: str, split: str = "test"
         ax.set_xlabel("true score")
         ax.set_ylabel("predicted score")
         ax.set_title(f"{trait}\n1-MAE {metrics['one_minus_mae']:.3f}, R² {r2}")
-    for ax in panels[len(TRAITS):]:
+    for ax in panels[len(TRAITS) :]:
         ax.remove()
     fig.suptitle(f"{model} on the {split} split ({_count(len(predictions), 'clip')}): predicted vs true score")
     return fig

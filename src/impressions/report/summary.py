@@ -61,8 +61,12 @@ def comparison(metrics: dict[str, dict], split: str = "test") -> pd.DataFrame:
 
 def _row(scores: dict) -> dict:
     row = {t: scores[t]["one_minus_mae"] for t in TRAITS}
-    row |= {"mean": scores["mean"]["one_minus_mae"], "R²": scores["mean"]["r2"], "MAE": scores["mean"]["mae"],
-            "sd ratio": float(np.mean([scores[t]["pred_std"] / scores[t]["label_std"] for t in TRAITS if scores[t]["label_std"] > 0]))}
+    row |= {
+        "mean": scores["mean"]["one_minus_mae"],
+        "R²": scores["mean"]["r2"],
+        "MAE": scores["mean"]["mae"],
+        "sd ratio": float(np.mean([scores[t]["pred_std"] / scores[t]["label_std"] for t in TRAITS if scores[t]["label_std"] > 0])),
+    }
     return row
 
 
@@ -72,8 +76,11 @@ def summary_table(metrics: dict[str, dict]) -> pd.DataFrame:
     for split in SPLITS:
         source = _yardstick_source(metrics, split)
         entries = [(name, result["splits"][split]["model"], result["splits"][split]["n_clips"]) for name, result in metrics.items()]
-        entries += [(label, source["splits"][split][who], source["splits"][split]["n_clips"])
-                    for who, label in YARDSTICKS.items() if source is not None and who in source["splits"][split]]
+        entries += [
+            (label, source["splits"][split][who], source["splits"][split]["n_clips"])
+            for who, label in YARDSTICKS.items()
+            if source is not None and who in source["splits"][split]
+        ]
         for name, scores, n_clips in entries:
             row = {"split": split, "model": name, "n_clips": n_clips}
             row |= {f"{t}_1mae": scores[t]["one_minus_mae"] for t in (*TRAITS, "mean")}
@@ -138,52 +145,77 @@ def blocks(
     page: list[Block] = [("h1", f"impressions: run summary for `{dataset}`")]
     if not embedder.get("pretrained", False):
         users = " and ".join(name for name in metrics if name in MODELS and "vggish" in MODELS[name].families) or "no model of this run"
-        page.append(("warning", f"**WARNING: VGGish ran WITHOUT pretrained weights.** {embedder.get('description', '')}. "
-                                f"Embeddings (used by {users}) are random projections of the log-mel spectrogram, "
-                                "not AudioSet features; set `vggish.source: hub` with a TF Hub handle or a local SavedModel "
-                                "directory, or `checkpoint` with the official checkpoint, for real VGGish embeddings."))
+        page.append(
+            (
+                "warning",
+                f"**WARNING: VGGish ran WITHOUT pretrained weights.** {embedder.get('description', '')}. "
+                f"Embeddings (used by {users}) are random projections of the log-mel spectrogram, "
+                "not AudioSet features; set `vggish.source: hub` with a TF Hub handle or a local SavedModel "
+                "directory, or `checkpoint` with the official checkpoint, for real VGGish embeddings.",
+            )
+        )
     else:
         page.append(("p", f"VGGish: {embedder.get('description', '')}"))
 
     counts = manifest.groupby("split").size()
-    clips = pd.DataFrame({"used": [int(counts.get(s, 0)) for s in SPLITS], "excluded": [int((excluded["split"] == s).sum()) for s in SPLITS]},
-                         index=pd.Index(SPLITS, name="split"))
+    clips = pd.DataFrame(
+        {"used": [int(counts.get(s, 0)) for s in SPLITS], "excluded": [int((excluded["split"] == s).sum()) for s in SPLITS]},
+        index=pd.Index(SPLITS, name="split"),
+    )
     page += [("h2", "Clips"), ("table", _formatted(clips, 0))]
     if len(excluded):
-        page += [("p", "Excluded clips (full list in `excluded.tsv`):"),
-                 ("list", [f"`{r.clip_id}` ({r.split}): {r.reason}" for r in excluded.itertuples()])]
+        page += [("p", "Excluded clips (full list in `excluded.tsv`):"), ("list", [f"`{r.clip_id}` ({r.split}): {r.reason}" for r in excluded.itertuples()])]
 
-    page += [("h2", "Test split: every model against the yardsticks"), ("table", _formatted(comparison(metrics), 4)),
-             ("p", "1-MAE is 1 minus the mean absolute error of the trait scores in [0, 1] (higher is better); R² and MAE "
-                   "are means over the five traits; sd ratio is the spread of the predictions over the spread of the labels "
-                   "(below 1: predictions regress to the mean). The baseline predicts the training split's mean for every "
-                   "clip; the ceiling (synthetic data only) is the best any model can reach given the label noise. "
-                   "`summary.tsv` has every split and R² per trait.")]
+    page += [
+        ("h2", "Test split: every model against the yardsticks"),
+        ("table", _formatted(comparison(metrics), 4)),
+        (
+            "p",
+            "1-MAE is 1 minus the mean absolute error of the trait scores in [0, 1] (higher is better); R² and MAE "
+            "are means over the five traits; sd ratio is the spread of the predictions over the spread of the labels "
+            "(below 1: predictions regress to the mean). The baseline predicts the training split's mean for every "
+            "clip; the ceiling (synthetic data only) is the best any model can reach given the label noise. "
+            "`summary.tsv` has every split and R² per trait.",
+        ),
+    ]
     fewer = fewer_clips(metrics)
     if fewer:
-        page.append(("p", "Scored on fewer test clips than the yardsticks (the rest are in `models/<model>/excluded.tsv`): "
-                          + ", ".join(f"{name} ({n})" for name, n in fewer.items()) + "."))
+        page.append(
+            (
+                "p",
+                "Scored on fewer test clips than the yardsticks (the rest are in `models/<model>/excluded.tsv`): "
+                + ", ".join(f"{name} ({n})" for name, n in fewer.items())
+                + ".",
+            )
+        )
     means = pd.DataFrame({s: {name: result["splits"][s]["model"]["mean"]["one_minus_mae"] for name, result in metrics.items()} for s in SPLITS})
     means.index.name = "model"
-    page += [("h2", "Mean 1-MAE per split"), ("table", _formatted(means, 4)),
-             ("p", "A model far better on train than on val and test has overfitted.")]
+    page += [("h2", "Mean 1-MAE per split"), ("table", _formatted(means, 4)), ("p", "A model far better on train than on val and test has overfitted.")]
 
     if localisations:
         page.append(("h2", "Class activation maps: where the traits were heard"))
         table = cam_table(localisations)
         if len(table):
             band = next(iter(localisations.values()))["hidden_band"]
-            page += [("p", f"The generator hid {band['trait']}'s cue as noise in {band['low_hz']:g}-{band['high_hz']:g} Hz during "
-                           f"seconds {band['start_s']:g}-{band['end_s']:g} (its other cue, pitch, runs through the whole clip). "
-                           "Mass is the share of the trait's mean normalised map (over its top clips) that falls in the band "
-                           "(frequency only), in the box (band during those seconds) or in those seconds; share is the same "
-                           "region's share of the input. Mass above share, and above the other traits' mass: the model looks "
-                           "where the cue is. The raw-wave model hears 4 kHz audio (up to 2 kHz), so most of the band is above "
-                           "what it can hear; only its time profile is measured."), ("table", _formatted(table, 3))]
+            page += [
+                (
+                    "p",
+                    f"The generator hid {band['trait']}'s cue as noise in {band['low_hz']:g}-{band['high_hz']:g} Hz during "
+                    f"seconds {band['start_s']:g}-{band['end_s']:g} (its other cue, pitch, runs through the whole clip). "
+                    "Mass is the share of the trait's mean normalised map (over its top clips) that falls in the band "
+                    "(frequency only), in the box (band during those seconds) or in those seconds; share is the same "
+                    "region's share of the input. Mass above share, and above the other traits' mass: the model looks "
+                    "where the cue is. The raw-wave model hears 4 kHz audio (up to 2 kHz), so most of the band is above "
+                    "what it can hear; only its time profile is measured.",
+                ),
+                ("table", _formatted(table, 3)),
+            ]
         for name in localisations:
             trait = _shown_trait(localisations[name], metrics.get(name))
-            page += [("image", (figures["cam_profiles"][name], f"{name}: mean map per trait over bands and time")),
-                     ("image", (figures["cam_galleries"][name][trait], f"{name}: top clips for {trait}"))]
+            page += [
+                ("image", (figures["cam_profiles"][name], f"{name}: mean map per trait over bands and time")),
+                ("image", (figures["cam_galleries"][name][trait], f"{name}: top clips for {trait}")),
+            ]
         page.append(("p", "Galleries of every trait are in `cam/<model>/gallery_<trait>.png`, the maps in `cam/<model>/cams.h5`."))
 
     page += [("h2", "Data"), *[("image", (path, caption)) for path, caption in zip(figures["data"], ("trait distributions per split", "sample clips"))]]
@@ -279,8 +311,10 @@ def to_html(page: list[Block], root: str | os.PathLike) -> str:
         elif kind == "image":
             path, caption = content
             data = base64.b64encode((Path(root) / path).read_bytes()).decode("ascii")
-            parts.append(f"<figure><img src='data:image/png;base64,{data}' alt='{html.escape(caption)}'>"
-                         f"<figcaption>{html.escape(caption)} (<code>{html.escape(path)}</code>)</figcaption></figure>")
+            parts.append(
+                f"<figure><img src='data:image/png;base64,{data}' alt='{html.escape(caption)}'>"
+                f"<figcaption>{html.escape(caption)} (<code>{html.escape(path)}</code>)</figcaption></figure>"
+            )
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
