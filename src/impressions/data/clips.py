@@ -37,21 +37,8 @@ PROBE_COLUMNS = [
     "size_bytes",
     "reason",
 ]
-MANIFEST_COLUMNS = [
-    "clip_id",
-    "split",
-    "shard",
-    "path",
-    "duration_s",
-    "audio_duration_s",
-    "has_audio",
-    "audio_rate",
-    "fps",
-    "width",
-    "height",
-    "size_bytes",
-    *LABELS,
-]
+MANIFEST_COLUMNS = [column for column in PROBE_COLUMNS if column not in ("has_video", "audio_channels", "reason")] + list(LABELS)
+"""The manifest: what the probe found of each usable clip (less what only decides exclusion), then its labels."""
 EXCLUDED_COLUMNS = ["clip_id", "split", "shard", "path", "reason"]
 
 
