@@ -26,17 +26,17 @@ sys.path.insert(0, str(REPO / "src"))
 
 from impressions.data import synthetic as synth  # noqa: E402
 from impressions.data.media import decode_shard, decode_wav  # noqa: E402
-from impressions.features import audio_stage as audio  # noqa: E402
+from impressions.features import audio_stage  # noqa: E402
 
 SEEDS_WAY = """
 import sys, numpy as np, librosa, subprocess
 sys.path.insert(0, {src!r})
-from impressions.features import transforms as features
+from impressions.features import transforms
 clip, wav, out = sys.argv[1:4]
 subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", clip, "-ac", "1", "-ar", "16000", wav], check=True)
 y, sr = librosa.load(wav, sr=None)
-np.savez(out, examples=features.vggish_examples(y), mfcc=features.mfcc(y), db=features.log_mel_db(y),
-         raw=features.rawwave_fft(y)[0])
+np.savez(out, examples=transforms.vggish_examples(y), mfcc=transforms.mfcc(y), db=transforms.log_mel_db(y),
+         raw=transforms.rawwave_fft(y)[0])
 """
 
 
@@ -83,10 +83,10 @@ def main() -> None:
         def ours():
             quiet = dict(log=lambda _: None)
             decode_shard(dict(zip(ids, map(str, clips))), tmp / "wav", threads=args.threads, **quiet)
-            audio.logmel_cache(ids, tmp / "wav", tmp / "logmel.h5", **quiet)
-            audio.mfcc_cache(ids, tmp / "wav", tmp / "mfcc.h5", **quiet)
-            audio.spectrogram_cache(tmp / "logmel.h5", tmp / "spec.h5", seconds=13, pool=6, **quiet)
-            audio.rawwave_cache(ids, tmp / "wav", tmp / "raw.h5", seconds=13, sample_rate=4000, n_fft=256, hop_length=128, **quiet)
+            audio_stage.logmel_cache(ids, tmp / "wav", tmp / "logmel.h5", **quiet)
+            audio_stage.mfcc_cache(ids, tmp / "wav", tmp / "mfcc.h5", **quiet)
+            audio_stage.spectrogram_cache(tmp / "logmel.h5", tmp / "spec.h5", seconds=13, pool=6, **quiet)
+            audio_stage.rawwave_cache(ids, tmp / "wav", tmp / "raw.h5", seconds=13, sample_rate=4000, n_fft=256, hop_length=128, **quiet)
 
         def seeds_way():
             script = tmp / "seed.py"

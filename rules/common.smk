@@ -132,12 +132,12 @@ def model_entry(wildcards):
 
 def model_inputs(wildcards):
     """What a model trains on: the manifest, the shard caches of every family it reads, and
-    (fusion) the MFCC length or (CAM fine-tuning) the model it starts from."""
+    the MFCC length (where its instances read it) or the model it starts from (CAM fine-tuning)."""
     name = model_name(wildcards)
     inputs = {"manifest": f"results/{wildcards.dataset}/manifest.tsv"}
     for family in registry.spec(name).families:
         inputs[family] = expand("results/{dataset}/features/{family}/{shard}.h5", dataset=wildcards.dataset, family=family, shard=SHARDS)
-    if "mfcc" in registry.spec(name).families:
+    if "mfcc_length" in registry.spec(name).input_settings:
         inputs["mfcc_length"] = f"results/{wildcards.dataset}/features/mfcc_length.json"
     if config["models"][name].get("init_from"):
         inputs["init_model"] = f"results/{wildcards.dataset}/models/{config['models'][name]['init_from']}/model.keras"
@@ -150,16 +150,17 @@ def model_params(wildcards):
 
 
 def cam_inputs(wildcards):
-    """A CAM model, its predictions (to rank clips), the caches it reads, and (raw-wave model) the
-    wavs its maps are drawn over."""
+    """A CAM model, its predictions (to rank clips), the caches it reads, and (a model whose maps
+    are over time only) the wavs whose envelope its maps are drawn over."""
     name, root = wildcards.cam_model, f"results/{wildcards.dataset}"
-    (family,) = registry.spec(name).families
+    spec = registry.spec(name)
+    (family,) = spec.families
     return {
         "model": f"{root}/models/{name}/model.keras",
         "predictions": expand("{root}/models/{name}/predictions_{split}.csv", root=root, name=name, split=SPLITS),
         "manifest": f"{root}/manifest.tsv",
         "caches": expand("{root}/features/{family}/{shard}.h5", root=root, family=family, shard=SHARDS),
-        "wav": expand("{root}/wav/{shard}", root=root, shard=SHARDS) if family == "rawwave" else [],
+        "wav": expand("{root}/wav/{shard}", root=root, shard=SHARDS) if not spec.cam.spectrogram else [],
         "ground_truth": ground_truth(wildcards),
     }
 

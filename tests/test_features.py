@@ -1,4 +1,4 @@
-"""Tests for impressions.features: the VGGish front end against an independent implementation.
+"""Tests for impressions.features.transforms: the VGGish front end against an independent implementation.
 
 The reference in this file computes the same definition a different way (a loop over frames,
 scipy's Hann window, the HTK mel formula written out, a triangle per band computed point by
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import scipy.signal
 
-from impressions.features import transforms as features
+from impressions.features import transforms
 from impressions.features.transforms import (
     VGGISH_FRONT_END,
     htk_mel_matrix,
@@ -238,38 +238,38 @@ def test_mel_matrix_rejects_bad_edges(kwargs, match):
 
 def test_log_mel_db_matches_librosa_and_mfcc_from_it_matches_librosa_mfcc():
     y = np.random.default_rng(5).normal(scale=0.1, size=16000 * 2).astype(np.float32)
-    db = features.log_mel_db(y, n_mels=128)
+    db = transforms.log_mel_db(y, n_mels=128)
     expected = librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=16000, n_mels=128)).T
     np.testing.assert_allclose(db, expected, rtol=1e-5, atol=1e-4)
-    np.testing.assert_allclose(features.mfcc(y, n_mfcc=24, log_mel=db), features.mfcc(y, n_mfcc=24), atol=1e-4)
+    np.testing.assert_allclose(transforms.mfcc(y, n_mfcc=24, log_mel=db), transforms.mfcc(y, n_mfcc=24), atol=1e-4)
 
 
 def test_clip_spectrogram_keeps_the_first_seconds_and_pads_with_silence():
     examples = np.random.default_rng(0).normal(size=(3, 96, 64)).astype(np.float32)
-    patches, n_real = features.clip_spectrogram(examples, seconds=5)
+    patches, n_real = transforms.clip_spectrogram(examples, seconds=5)
     assert patches.shape == (5, 96, 64) and n_real == 3
     np.testing.assert_array_equal(patches[:3], examples)
     assert np.all(patches[3:] == np.float32(np.log(0.01)))
-    trimmed, n_real = features.clip_spectrogram(examples, seconds=2)
+    trimmed, n_real = transforms.clip_spectrogram(examples, seconds=2)
     assert trimmed.shape == (2, 96, 64) and n_real == 2
     with pytest.raises(ValueError, match="at least 1"):
-        features.clip_spectrogram(examples, seconds=0)
+        transforms.clip_spectrogram(examples, seconds=0)
 
 
 def test_summary_spectrogram_is_the_time_concatenation_average_pooled():
     patches = np.random.default_rng(1).normal(size=(13, 96, 64)).astype(np.float32)
-    summary = features.summary_spectrogram(patches, pool=6)
+    summary = transforms.summary_spectrogram(patches, pool=6)
     assert summary.shape == (208, 64) and summary.dtype == np.float32
     concatenated = np.concatenate(list(patches), axis=0)  # (1248, 64), time along the first axis
     np.testing.assert_allclose(summary[17], concatenated[102:108].mean(axis=0), rtol=1e-5)
     with pytest.raises(ValueError, match="must divide"):
-        features.summary_spectrogram(patches, pool=5)
+        transforms.summary_spectrogram(patches, pool=5)
 
 
 def test_rawwave_fft_finds_a_tone_and_has_a_fixed_standardised_length():
     t = np.arange(16000 * 3) / 16000
     y = (0.3 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)
-    values, n_real = features.rawwave_fft(y, seconds=5, target_rate=4000, n_fft=256, hop_length=128)
+    values, n_real = transforms.rawwave_fft(y, seconds=5, target_rate=4000, n_fft=256, hop_length=128)
     assert values.shape == (155, 129) and values.dtype == np.float32  # 1 + (20000 - 256) // 128
     assert n_real == 92  # 1 + (12000 - 256) // 128 frames of audio, then zero padding
     real = values[:n_real]

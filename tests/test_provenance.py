@@ -64,3 +64,11 @@ def test_the_real_rule_scripts_depend_on_what_they_use():
     found = relative(library_modules(str(REPO / "scripts" / "logmel.py"), str(REPO / "src")))
     assert {"features/__init__.py", "features/audio_stage.py", "features/transforms.py", "io/cache.py", "io/wav.py"} <= set(found)
     assert not {"features/vggish.py", "models/train.py", "data/media.py"} & set(found)
+
+
+def test_what_the_package_init_imports_counts_for_every_script(tmp_path):
+    package = tmp_path / "src" / "impressions"
+    write(package / "__init__.py", "from impressions import helpers\n")
+    write(package / "helpers.py")
+    script = write(tmp_path / "scripts" / "rule.py", "import os\n")
+    assert relative(library_modules(str(script), str(tmp_path / "src"))) == ["__init__.py", "helpers.py"]

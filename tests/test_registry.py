@@ -1,6 +1,7 @@
 """The model registry: one entry per model holds every fact about it, and nothing else names models."""
 
 import importlib
+import inspect
 import re
 
 import pytest
@@ -8,6 +9,7 @@ import yaml
 
 from impressions.io.errors import InputError
 from impressions.models import registry
+from impressions.models.entry import FRAMEWORKS, TASKS
 from impressions.models.registry import MODELS
 from workflow_rules import REPO
 
@@ -24,10 +26,9 @@ def test_the_schema_configures_exactly_the_registered_models():
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_every_entry_names_a_builder_its_files_and_a_framework(name):
     spec = MODELS[name]
-    assert spec.name == name and spec.framework in registry.FRAMEWORKS and set(spec.tasks) <= set(registry.TASKS)
-    module_name, function = spec.builder.rsplit(".", 1)
-    assert spec.builder_file() == REPO / "src" / "impressions" / "models" / f"{module_name}.py"
-    assert callable(getattr(importlib.import_module(spec.builder_module), function))
+    assert spec.name == name and spec.framework in FRAMEWORKS and set(spec.tasks) <= set(TASKS)
+    builder = getattr(importlib.import_module(spec.builder_module), spec.builder.rsplit(".", 1)[1])
+    assert callable(builder) and inspect.getsourcefile(builder) == str(spec.builder_file())  # the file its jobs list as code
     rules = "".join(path.read_text() for path in (REPO / "rules").glob("*.smk"))
     assert spec.families and all(f'"results/{{dataset}}/features/{family}/{{shard}}.h5"' in rules for family in spec.families)
     assert set(spec.init_from) <= set(MODELS) - {name}
@@ -44,6 +45,7 @@ def test_the_default_config_enables_its_models_in_order():
     [
         ({"enabled": ["clip_cnn", "resnet_lstm"]}, r"models.enabled: 'resnet_lstm' is not a registered model; choose from \[.*'clip_cnn'"),
         ({"clip_cam_cnn": {"output_activation": "sigmoid"}}, r"models.clip_cam_cnn.output_activation must be 'linear'"),
+        ({"enabled": ["clip_cam_cnn"]}, r"models.clip_cam_cnn.init_from: clip_cnn is not in models.enabled; enable it, or set init_from: ''"),
         (
             {"clip_cam_cnn": {"init_from": "summary_cnn"}},
             r"models.clip_cam_cnn.init_from: 'summary_cnn' is not a model clip_cam_cnn can start from; choose from \['', 'clip_cnn'\]",
@@ -56,6 +58,22 @@ def test_bad_model_settings_are_refused_with_the_key_and_the_choices(change, mes
         config[key] = {**config[key], **value} if isinstance(value, dict) else value
     with pytest.raises(InputError, match=message):
         registry.enabled(config)
+
+
+def test_describe_names_every_function_of_an_entry_so_that_a_job_reruns_when_one_changes():
+    described = MODELS["rawwav_cam_cnn"].describe()
+    assert described["instances"] == "impressions.models.instances.rawwave"
+    assert described["cam"] == {"spectrogram": False, "frame_s": "impressions.models.instances.rawwave_frame_s"}
+    assert described["input_shapes"] == "impressions.models.instances.rawwave_input"
+    assert MODELS["fusion"].describe()["input_settings"] == ["audio_input", "mfcc_length"]
+
+
+def test_the_registry_file_holds_data_only():
+    """Model jobs do not list registry.py as code (their params hold their entry): so it may hold
+    no function that shapes a job's output, only entries and lookups."""
+    source = (REPO / "src" / "impressions" / "models" / "registry.py").read_text()
+    assert re.findall(r"^def (\w+)", source, flags=re.M) == ["spec", "enabled", "build"]
+    assert "lambda" not in source and not re.search(r"^class ", source, flags=re.M)
 
 
 def test_a_task_the_model_does_not_support_is_refused():

@@ -4,6 +4,7 @@ The workflow is copied into a temporary folder and run once over a folder of cli
 user's own dataset is read); each test then changes one thing and reads the dry run's plan.
 """
 
+import json
 import os
 import pickle
 import random
@@ -129,6 +130,7 @@ def test_touching_a_package_init_reruns_the_rules_that_import_from_the_package(w
     jobs = touched(workflow, "cam/__init__.py")
     assert rules_of(jobs) == {"cam", "summary", "all"}
     assert {model for rule, model in jobs if rule == "cam"} == {"clip_cam_cnn", "summary_cam_cnn", "rawwav_cam_cnn"}
+    assert nothing_to_do(workflow)
 
 
 def test_editing_one_registry_entry_reruns_only_that_models_jobs(workflow):
@@ -145,6 +147,50 @@ def test_editing_one_registry_entry_reruns_only_that_models_jobs(workflow):
     assert jobs == {("train_sklearn", "knn"), ("evaluate", "knn"), ("plot_predictions", "knn"), ("summary", ""), ("all", "")}
     assert "Params have changed" in why
     assert nothing_to_do(workflow)
+
+
+RIDGE_BUILDER = """from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+
+def ridge(*, alpha=1.0):
+    return make_pipeline(StandardScaler(), Ridge(alpha=alpha))
+"""
+KNN_ENTRY = 'ModelSpec("knn", "sklearn", "knn.knn", ("vggish",), instances.windows, exclusion_reason="no VGGish embedding"),'
+
+
+def test_adding_a_model_takes_four_files_and_reruns_nothing_but_its_own_jobs(workflow):
+    """The recipe of docs/DEVELOPING.md: a builder, a registry entry, a config section, a schema entry."""
+    registry, config, schema = (workflow / p for p in ("src/impressions/models/registry.py", "config.yaml", "schemas/config.schema.yaml"))
+    builder = workflow / "src" / "impressions" / "models" / "ridge_example.py"
+    saved = {path: (path.read_text(), path.stat()) for path in (registry, config, schema)}
+    try:
+        builder.write_text(RIDGE_BUILDER)
+        assert KNN_ENTRY in saved[registry][0]
+        ridge_entry = KNN_ENTRY.replace('"knn", ', '"ridge", ', 1).replace("knn.knn", "ridge_example.ridge")
+        registry.write_text(saved[registry][0].replace(KNN_ENTRY, f"{KNN_ENTRY}\n        {ridge_entry}"))
+        settings = yaml.safe_load(saved[config][0])
+        defaults = yaml.safe_load(saved[schema][0])
+        models = defaults["properties"]["models"]["properties"]
+        settings["models"] = {**settings.get("models", {}), "enabled": [*models["enabled"]["default"], "ridge"], "ridge": {"alpha": 10.0}}
+        models["ridge"] = {"description": "ridge", "type": "object", "default": {}, "properties": {"alpha": {"type": "number", "default": 1.0}}}
+        config.write_text(yaml.safe_dump(settings, sort_keys=False))
+        schema.write_text(yaml.safe_dump(defaults, sort_keys=False))
+        jobs = planned_jobs(workflow)
+        assert jobs == {("train_sklearn", "ridge"), ("evaluate", "ridge"), ("plot_predictions", "ridge"), ("summary", ""), ("all", "")}
+        result = snakemake(workflow)
+        assert result.returncode == 0, result.stderr[-3000:]
+        metrics = json.loads((workflow / "results" / "user" / "models" / "ridge" / "metrics.json").read_text())
+        assert metrics["model"] == "ridge" and 0.5 < metrics["splits"]["test"]["model"]["mean"]["one_minus_mae"] <= 1
+        assert "ridge" in (workflow / "results" / "user" / "summary.md").read_text()
+    finally:
+        builder.unlink(missing_ok=True)
+        for path, (text, stat) in saved.items():
+            path.write_text(text)
+            os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert rules_of(planned_jobs(workflow)) == {"summary", "all"}  # the page without ridge again
+    assert snakemake(workflow).returncode == 0 and nothing_to_do(workflow)
 
 
 def test_changing_n_mfcc_reruns_the_mfcc_stage_and_its_readers_only(workflow):

@@ -1,4 +1,4 @@
-"""Tests for impressions.vggish: the VGGish architecture, seeding, and both embedder sources.
+"""Tests for impressions.features.vggish: the VGGish architecture, seeding, and both embedder sources.
 
 The 72M-parameter network is built once per module by fixtures; the tests that are about
 seeding build the few more they need. The TF Hub path is tested offline with a small SavedModel

@@ -95,7 +95,7 @@ def profile_figure(profiles: dict[str, dict[str, np.ndarray]], *, model: str, vi
 
     Parameters
     ----------
-    profiles : trait -> `impressions.cam.profiles` output
+    profiles : trait -> `impressions.cam.maps.profiles` output
     band, band_trait : the hidden cue and the trait it carries, shaded when given
     """
     panels = 2 if view.spectrogram else 1

@@ -20,8 +20,8 @@ import tensorflow as tf
 
 from impressions.features.transforms import vggish_band_edges
 from impressions.io.errors import InputError
+from impressions.models.entry import CamSpec
 from impressions.models.metrics import pred_column, true_column
-from impressions.models.registry import CamSpec
 
 
 @dataclass(frozen=True)

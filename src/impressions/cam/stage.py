@@ -3,7 +3,7 @@
 HDF5 layout of ``cams.h5`` (one file per model)::
 
     <trait>/                    attrs: clips (best first); datasets: mean_map, time_profile and
-                                (spectrograms) band_profile, from `impressions.cam.profiles`
+                                (spectrograms) band_profile, from `impressions.cam.maps.profiles`
         <clip_id>/              attrs: rank, split, prediction, label, model_output
             input               the model input laid out in time: (time, bands) log-mel, or
                                 (time, bins) raw-wave FFT

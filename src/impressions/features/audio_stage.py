@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from impressions.features import transforms as features
+from impressions.features import transforms
 from impressions.io.cache import CacheReader, read_feature, write_cache
 from impressions.io.wav import read_wav
 
@@ -47,17 +47,17 @@ def logmel_cache(clip_ids, wav_folder, output, *, log=print) -> None:
     """``vggish_examples`` (N, 96, 64) float32: the VGGish log-mel examples, one per 0.96 s."""
 
     def compute(waveform, rate):
-        return {"vggish_examples": features.vggish_examples(waveform, sample_rate=rate)}
+        return {"vggish_examples": transforms.vggish_examples(waveform, sample_rate=rate)}
 
-    _wav_cache(clip_ids, wav_folder, output, compute, {"vggish_front_end": features.VGGISH_FRONT_END}, log)
+    _wav_cache(clip_ids, wav_folder, output, compute, {"vggish_front_end": transforms.VGGISH_FRONT_END}, log)
 
 
 def mfcc_cache(clip_ids, wav_folder, output, *, n_mfcc: int = 24, n_mels: int = 128, log=print) -> None:
     """``mfcc`` (frames, n_mfcc) and ``log_mel_db`` (frames, n_mels), float32, librosa framing."""
 
     def compute(waveform, rate):
-        log_mel = features.log_mel_db(waveform, sample_rate=rate, n_mels=n_mels)
-        return {"mfcc": features.mfcc(waveform, sample_rate=rate, n_mfcc=n_mfcc, log_mel=log_mel), "log_mel_db": log_mel}
+        log_mel = transforms.log_mel_db(waveform, sample_rate=rate, n_mels=n_mels)
+        return {"mfcc": transforms.mfcc(waveform, sample_rate=rate, n_mfcc=n_mfcc, log_mel=log_mel), "log_mel_db": log_mel}
 
     params = {"n_mfcc": n_mfcc, "n_mels": n_mels, "library": "librosa", "n_fft": 2048, "hop_length": 512}
     _wav_cache(clip_ids, wav_folder, output, compute, params, log)
@@ -67,11 +67,11 @@ def rawwave_cache(clip_ids, wav_folder, output, *, seconds: float, sample_rate: 
     """``rawwave_fft`` (frames, n_fft // 2 + 1) float32, fixed length, and ``n_real_frames`` (1,)."""
 
     def compute(waveform, rate):
-        values, n_real = features.rawwave_fft(waveform, sample_rate=rate, seconds=seconds, target_rate=sample_rate, n_fft=n_fft, hop_length=hop_length)
+        values, n_real = transforms.rawwave_fft(waveform, sample_rate=rate, seconds=seconds, target_rate=sample_rate, n_fft=n_fft, hop_length=hop_length)
         return {"rawwave_fft": values, "n_real_frames": np.array([n_real], dtype=np.int32)}
 
     params = {
-        **features.RAWWAVE,
+        **transforms.RAWWAVE,
         "sample_rate": sample_rate,
         "n_fft": n_fft,
         "hop_length": hop_length,
@@ -92,9 +92,9 @@ def spectrogram_cache(logmel: str | os.PathLike, output: str | os.PathLike, *, s
         clip_ids, examples = cache.clip_ids, cache.all("vggish_examples")
     arrays: dict[str, list[np.ndarray]] = {"clip_spectrogram": [], "summary_spectrogram": [], "n_real_seconds": []}
     for clip_id, clip_examples in zip(clip_ids, examples):
-        patches, n_real = features.clip_spectrogram(clip_examples, seconds=seconds)
+        patches, n_real = transforms.clip_spectrogram(clip_examples, seconds=seconds)
         arrays["clip_spectrogram"].append(patches)
-        arrays["summary_spectrogram"].append(features.summary_spectrogram(patches, pool=pool))
+        arrays["summary_spectrogram"].append(transforms.summary_spectrogram(patches, pool=pool))
         arrays["n_real_seconds"].append(np.array([n_real], dtype=np.int32))
         if n_real < seconds:
             log(f"{clip_id}: {n_real} s of audio, padded to {seconds} s with silence")
@@ -102,8 +102,8 @@ def spectrogram_cache(logmel: str | os.PathLike, output: str | os.PathLike, *, s
     params = {
         "seconds": seconds,
         "summary_pool": pool,
-        "padding": f"log-mel silence {features.LOG_MEL_FLOOR:.4f}",
-        "vggish_front_end": features.VGGISH_FRONT_END,
+        "padding": f"log-mel silence {transforms.LOG_MEL_FLOOR:.4f}",
+        "vggish_front_end": transforms.VGGISH_FRONT_END,
     }
     write_cache(output, clip_ids, arrays, params)
 

@@ -328,7 +328,7 @@ def _checkpoint_embedder(savedmodel: str | os.PathLike | None) -> Embedder:
     loaded = tf.saved_model.load(path)
     if not isinstance(getattr(loaded, "pca_applied", None), tf.Variable) or ("serving_default" not in loaded.signatures):
         raise ValueError(
-            f"{path!r} is a SavedModel but not one written by impressions.features."
+            f"{path!r} is a SavedModel but not one written by impressions.features.vggish_checkpoint."
             "convert_checkpoint (no pca_applied variable or serving_default signature); for a "
             "TF Hub model that takes waveforms, use vggish.source 'hub'"
         )

@@ -79,8 +79,8 @@ def library_modules(script: str | os.PathLike, package_root: str | os.PathLike) 
     tuple of str: sorted paths of the module files, the package's ``__init__.py`` included
     """
     root = Path(package_root)
-    todo = [Path(script)]
     files = {root / PACKAGE / "__init__.py"}
+    todo = [Path(script), *(path for path in files if path.is_file())]
     while todo:
         for module in _imported_modules(todo.pop(), root):
             for path in _module_files(root, module):

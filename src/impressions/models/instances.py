@@ -71,3 +71,48 @@ def mfcc_tensor(mfcc: np.ndarray, *, length: int) -> np.ndarray:
     out = np.zeros((length, mfcc.shape[1]), dtype=np.float32)
     out[length - len(kept) :] = kept
     return out.T[..., np.newaxis]
+
+
+# --- what the registry entries say about their instances: builder input shapes, time steps -----
+
+
+def no_shapes(instance) -> dict:
+    """For a builder that takes no input shapes (the scikit-learn models)."""
+    return {}
+
+
+def flat_input(instance) -> dict:
+    """A flat vector instance -> the builder's ``input_dim``."""
+    return {"input_dim": instance.shape[0]}
+
+
+def spectrogram_input(instance) -> dict:
+    """A (frames, bands) instance -> the builder's ``frames`` and ``bands``."""
+    frames, bands = instance.shape
+    return {"frames": frames, "bands": bands}
+
+
+def rawwave_input(instance) -> dict:
+    """A (frames, bins) instance -> the builder's ``frames`` and ``bins``."""
+    frames, bins = instance.shape
+    return {"frames": frames, "bins": bins}
+
+
+def fusion_inputs(instance) -> dict:
+    """The fusion instance -> the builder's ``mfcc_shape`` and ``frames_shape``."""
+    return {"mfcc_shape": tuple(instance["mfcc"].shape), "frames_shape": tuple(instance["frames"].shape)}
+
+
+def patch_frame_s(params: dict) -> float:
+    """Seconds per time frame of a log-mel patch: the VGGish hop (10 ms)."""
+    return params["vggish_front_end"]["hop_s"]
+
+
+def summary_frame_s(params: dict) -> float:
+    """Seconds per time frame of the summary spectrogram: the hop times the pooling."""
+    return params["vggish_front_end"]["hop_s"] * params["summary_pool"]
+
+
+def rawwave_frame_s(params: dict) -> float:
+    """Seconds per frame of the raw-wave FFT features."""
+    return params["hop_length"] / params["sample_rate"]

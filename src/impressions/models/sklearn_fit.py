@@ -23,7 +23,8 @@ def train_sklearn(name: str, *, manifest: str | os.PathLike, caches: dict[str, l
     Parameters
     ----------
     caches : cache family -> the paths of its shard files
-    settings : the model's section of config.yaml (its builder's arguments)
+    settings : the model's section of config.yaml (its builder's arguments, and its entry's
+        ``input_settings``)
     outputs : ``model`` (.pkl), ``excluded`` (tsv), ``predictions`` (one csv per split, in SPLITS order)
     """
     sources = read_sources(name, manifest, caches, settings)
@@ -32,7 +33,8 @@ def train_sklearn(name: str, *, manifest: str | os.PathLike, caches: dict[str, l
     for index, clip_instances in sources["train"].clips():
         instances += clip_instances
         targets += [sources["train"].targets()[index]] * len(clip_instances)
-    model = registry.build(name, **settings)
+    spec = registry.spec(name)
+    model = spec.build(**{k: v for k, v in settings.items() if k not in spec.input_settings})
     model.fit(np.stack(instances), np.stack(targets))
     log(f"{name}: fitted on {len(instances)} instances of {len(sources['train'].rows)} training clips")
     with atomic_path(outputs.model) as tmp:

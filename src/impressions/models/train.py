@@ -20,6 +20,7 @@ import tensorflow as tf
 from impressions.io.atomic import atomic_path
 from impressions.io.tf_runtime import devices, use_threads
 from impressions.models import registry
+from impressions.models.entry import ModelSpec
 from impressions.models.inputs import read_sources, write_predictions
 from impressions.models.saved import load_model
 from impressions.models.streams import dataset
@@ -29,8 +30,9 @@ log = logging.getLogger(__name__)
 TRAINING_KEYS = ("learning_rate", "batch_size", "max_epochs", "patience", "loss", "standardize_targets", "shuffle_buffer")
 """Settings of the fit; every other key of a model's settings goes to its builder."""
 
-INPUT_KEYS = ("seconds", "init_from", "audio_input", "mfcc_length")
-"""Settings that choose inputs or initial weights, not architecture."""
+FINE_TUNE_KEYS = ("init_from",)
+"""Settings that choose initial weights, not architecture (the inputs' own are the registry entry's
+``input_settings``)."""
 
 LOSSES = {"mae": keras.losses.MeanAbsoluteError, "mse": keras.losses.MeanSquaredError, "huber": keras.losses.Huber}
 
@@ -90,9 +92,9 @@ class _EpochLog(keras.callbacks.Callback):
         log.info("epoch %d: %s", epoch + 1, figures)
 
 
-def _builder_kwargs(spec: registry.ModelSpec, settings: dict, first_instance, seed: int) -> dict:
+def _builder_kwargs(spec: ModelSpec, settings: dict, first_instance, seed: int) -> dict:
     """The builder's keyword arguments: architecture settings plus the input shapes of the data."""
-    kwargs = {k: v for k, v in settings.items() if k not in TRAINING_KEYS + INPUT_KEYS}
+    kwargs = {k: v for k, v in settings.items() if k not in TRAINING_KEYS + FINE_TUNE_KEYS + spec.input_settings}
     kwargs.update(spec.input_shapes(first_instance))
     for key, value in kwargs.items():
         kwargs[key] = tuple(value) if isinstance(value, list) else (None if value == "" else value)

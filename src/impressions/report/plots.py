@@ -191,12 +191,12 @@ def training_curves(history: pd.DataFrame, model: str, loss: str = "loss") -> Fi
 def predicted_vs_true(predictions: pd.DataFrame, model: str, split: str = "test") -> Figure:
     """Predicted against annotated score per trait, with the identity line and the metrics.
 
-    Panel titles carry each trait's 1-MAE and R^2, computed by `impressions.metrics.score` so
+    Panel titles carry each trait's 1-MAE and R^2, computed by `impressions.models.metrics.score` so
     they match the metrics table; R^2 reads "n/a" below two clips.
 
     Parameters
     ----------
-    predictions : a predictions table (`impressions.metrics.prediction_table`)
+    predictions : a predictions table (`impressions.models.metrics.prediction_table`)
     model : the model's name, for the title
     split : the split the predictions are of, for the title
     """

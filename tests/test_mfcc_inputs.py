@@ -1,3 +1,5 @@
+"""The seed-002 MFCC input: its length from the training split (features.audio_stage) and the tensor (models.instances)."""
+
 import numpy as np
 import pandas as pd
 import pytest

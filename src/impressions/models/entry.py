@@ -1,0 +1,99 @@
+"""What an entry of the model registry holds, and what it does: build its model, describe itself.
+
+The logic behind `impressions.models.registry`, which is data: this module is part of every
+model job's code (editing it reruns them all), the registry file is not (a job's params hold
+its own entry instead).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from impressions.models import instances
+
+FRAMEWORKS = ("keras", "sklearn")
+TASKS = ("regression",)
+
+
+@dataclass(frozen=True)
+class CamSpec:
+    """How a CAM model's maps are laid out: over (time, mel band), or over time only.
+
+    Attributes
+    ----------
+    spectrogram : True for (time, band) inputs, False for 1-D inputs (time only)
+    frame_s : cache params -> seconds per frame along the displayed time axis
+    """
+
+    spectrogram: bool
+    frame_s: Callable[[dict], float]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything the pipeline asks about one model.
+
+    Attributes
+    ----------
+    name : the key in config.yaml (``models.enabled``, ``models.<name>``) and in result paths
+    framework : "keras" (rule ``train``, a GPU job) or "sklearn" (rule ``train_sklearn``)
+    builder : "<module>.<function>" in `impressions.models`; keyword-only settings -> a model
+    families : the cache families it reads (folders under ``features/``)
+    instances : (readers, clip_id, settings) -> the clip's instances (`impressions.models.instances`)
+    exclusion_reason : why a clip can give no instance (for the model's excluded.tsv)
+    input_shapes : the first training instance -> the builder's input-shape arguments (Keras)
+    input_settings : settings its `instances` read, kept from its builder (``mfcc_length`` is
+        also an input file: the training split's MFCC length)
+    cam : how its class activation maps are laid out; None for a model without CAMs
+    init_from : models whose trained conv weights it may start from (config ``init_from``)
+    tasks : the tasks it supports
+    """
+
+    name: str
+    framework: str
+    builder: str
+    families: tuple[str, ...]
+    instances: Callable[[instances.Readers, str, dict], list]
+    exclusion_reason: str = ""
+    input_shapes: Callable[[Any], dict] = instances.no_shapes
+    input_settings: tuple[str, ...] = ()
+    cam: CamSpec | None = None
+    init_from: tuple[str, ...] = ()
+    tasks: tuple[str, ...] = TASKS
+
+    @property
+    def builder_module(self) -> str:
+        return f"impressions.models.{self.builder.rsplit('.', 1)[0]}"
+
+    def builder_file(self) -> Path:
+        """The source file of the builder's module (a training rule's code)."""
+        return Path(__file__).parent.joinpath(*self.builder.split(".")[:-1]).with_suffix(".py")
+
+    def describe(self) -> dict:
+        """The entry as plain values (functions by qualified name): a model job's params, so that
+        editing one entry reruns that model's jobs and adding an entry reruns no other model's."""
+
+        def named(function):
+            return f"{function.__module__}.{function.__qualname__}"
+
+        cam = None if self.cam is None else {"spectrogram": self.cam.spectrogram, "frame_s": named(self.cam.frame_s)}
+        return {
+            "framework": self.framework,
+            "builder": self.builder,
+            "families": list(self.families),
+            "instances": named(self.instances),
+            "exclusion_reason": self.exclusion_reason,
+            "input_shapes": named(self.input_shapes),
+            "input_settings": list(self.input_settings),
+            "cam": cam,
+            "init_from": list(self.init_from),
+            "tasks": list(self.tasks),
+        }
+
+    def build(self, **settings):
+        """Build the model; importing its module also registers its custom Keras layers."""
+        module, function = self.builder.rsplit(".", 1)
+        return getattr(importlib.import_module(self.builder_module), function)(**settings)
