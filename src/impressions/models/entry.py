@@ -95,5 +95,4 @@ class ModelSpec:
 
     def build(self, **settings):
         """Build the model; importing its module also registers its custom Keras layers."""
-        module, function = self.builder.rsplit(".", 1)
-        return getattr(importlib.import_module(self.builder_module), function)(**settings)
+        return getattr(importlib.import_module(self.builder_module), self.builder.rsplit(".", 1)[1])(**settings)
