@@ -11,12 +11,16 @@ SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)  # rule scripts import the package through the link scripts/impressions
 
 from impressions import SPLITS, TRAITS  # noqa: E402
-from impressions.data import clips as ds, synthetic as synth  # noqa: E402
+from impressions.data import clips as ds, kinds  # noqa: E402
+from impressions.io.errors import InputError  # noqa: E402
 from impressions.io.provenance import library_modules  # noqa: E402
 from impressions.models import registry  # noqa: E402
 
 DATASET = config["dataset"]["name"]
+KIND = config["dataset"]["kind"]
+ADAPTER = kinds.adapter(KIND)
 SYNTHETIC = config["synthetic"]["enabled"]
+GENERATOR = kinds.generator(KIND) if SYNTHETIC else None
 SHARDS = [ds.shard_name(i) for i in range(config["dataset"]["n_shards"])]
 ENABLED = registry.enabled(config["models"])  # unknown names and bad settings are refused here
 MODELS = [spec.name for spec in ENABLED]
@@ -40,38 +44,75 @@ def dataset_root():
     return f"results/{DATASET}/raw" if SYNTHETIC else config["dataset"]["root"]
 
 
-def dataset_splits():
-    """Split -> {videos, annotations}, relative to dataset_root()."""
+def dataset_settings():
+    """The `dataset` section as the kind's adapter reads it (a generated dataset: as generated)."""
+    if not SYNTHETIC:
+        return config["dataset"]
+    generated = GENERATOR.DATASET
+    return {**config["dataset"], **generated, "table": {**config["dataset"]["table"], **generated.get("table", {})}}
+
+
+def synthetic_params():
+    """The generator's settings: `synthetic` (First Impressions) or its kind's sub-section, with the seed."""
+    section = config["synthetic"]
+    return section if KIND == "chalearn" else {"seed": section["seed"], **section[KIND]}
+
+
+def find_clips():
+    """Every file of the dataset (planned by the generator, or found in the user's folders), as a
+    Listing of clips and other files; a missing folder or label file stops here, before any job."""
     if SYNTHETIC:
-        return {s: {"videos": synth.SPLIT_FOLDERS[s], "annotations": synth.ANNOTATION_FILES[s]} for s in SPLITS}
-    return config["dataset"]["splits"]
+        planned = [(clip.split, clip.relpath) for clip in GENERATOR.plan(synthetic_params())]
+        return kinds.listing(KIND, dataset_root(), dataset_settings(), found=planned)
+    return kinds.listing(KIND, dataset_root(), dataset_settings())
 
 
-def all_clips():
-    """Every input clip: planned by the generator, or found in the user's folders."""
-    if SYNTHETIC:
-        root = dataset_root()
-        return [ds.Clip(p.clip_id, p.split, f"{root}/{p.relpath}") for p in synth.plan(config["synthetic"])]
-    return ds.discover(dataset_root(), dataset_splits())
+LISTING = find_clips()
+CLIPS_BY_SHARD = ds.clips_by_shard(LISTING.clips, config["dataset"]["n_shards"])
+HAS_VIDEO = kinds.has_video(LISTING.clips)
+FAMILIES = ["logmel", "mfcc", "spectrogram", "rawwave", "vggish", *(["frames"] if HAS_VIDEO else [])]
+"""The per-shard cache families this dataset's modalities allow (no frames for audio files)."""
 
 
-CLIPS_BY_SHARD = ds.clips_by_shard(all_clips(), config["dataset"]["n_shards"])
+def check_models():
+    """Refuse, in one line, a model the dataset cannot feed: video without video, traits without traits."""
+    labels = ADAPTER.label_columns(dataset_settings())
+    for spec in ENABLED:
+        if "frames" in spec.families and not HAS_VIDEO:
+            raise InputError(f"models.enabled: {spec.name} needs video, and dataset {DATASET} ({KIND}) has none; remove it from models.enabled")
+        if not set(TRAITS) <= set(labels):
+            raise InputError(
+                f"models.enabled: {spec.name} learns the Big Five traits, and dataset {DATASET} ({KIND}) has labels {', '.join(labels)}; "
+                "set models.enabled: [] (its caches are built all the same)"
+            )
+
+
+check_models()
 
 
 def synthetic_outputs():
     """Every file the synthetic generator writes; ground_truth.json (first) marks its folder."""
-    files = [f"{dataset_root()}/{relpath}" for relpath in synth.output_files(config["synthetic"])]
-    truth = f"{dataset_root()}/{synth.GROUND_TRUTH}"
+    files = [f"{dataset_root()}/{relpath}" for relpath in GENERATOR.output_files(synthetic_params())]
+    truth = f"{dataset_root()}/ground_truth.json"
     return [truth, *(f for f in files if f != truth)]
 
 
-def annotation_files(wildcards):
-    """The annotation pickle of each split, in SPLITS order."""
-    return [f"{dataset_root()}/{dataset_splits()[split]['annotations']}" for split in SPLITS]
+def label_files(wildcards):
+    """The dataset's label files (annotation pickles, MELD CSVs, tables)."""
+    return [f"{dataset_root()}/{relpath}" for relpath in ADAPTER.label_files(dataset_settings())]
+
+
+def listed_files(wildcards):
+    """Every file found (clip id, split, path) and every other file (split, path, reason): a param of
+    the sheet, so that a file added or removed rebuilds it."""
+    return {
+        "clips": [[clip.clip_id, clip.split, clip.path] for clip in LISTING.clips],
+        "skipped": [[skipped.split, skipped.path, skipped.reason] for skipped in LISTING.skipped],
+    }
 
 
 def shard_videos(wildcards):
-    """The mp4s of one shard: touching one reruns only its shard's jobs."""
+    """The media files of one shard: touching one reruns only its shard's jobs."""
     return [clip.path for clip in CLIPS_BY_SHARD[wildcards.shard]]
 
 
@@ -186,16 +227,14 @@ def ground_truth(wildcards):
 
 
 def final_outputs():
-    """What `snakemake` builds by default: the summaries (and through them every figure and model), every cache."""
+    """What `snakemake` builds by default: the summaries (and through them every figure and model, when
+    models are enabled), the exclusions, every cache the dataset's modalities allow."""
+    summaries = expand("results/{dataset}/summary{ext}", dataset=DATASET, ext=[".md", ".tsv", ".html", "_tables.html"]) if MODELS else []
     return [
-        *expand("results/{dataset}/summary{ext}", dataset=DATASET, ext=[".md", ".tsv", ".html", "_tables.html"]),
+        *summaries,
         *expand("results/{dataset}/models/{model}/metrics.json", dataset=DATASET, model=MODELS),
-        *expand(
-            "results/{dataset}/features/{family}/{shard}.h5",
-            dataset=DATASET,
-            family=["frames", "mfcc", "spectrogram", "rawwave"],
-            shard=SHARDS,
-        ),
+        f"results/{DATASET}/excluded.tsv",
+        *expand("results/{dataset}/features/{family}/{shard}.h5", dataset=DATASET, family=FAMILIES, shard=SHARDS),
         f"results/{DATASET}/features/mfcc_length.json",
         *expand("results/{dataset}/cam/{cam_model}/localisation.json", dataset=DATASET, cam_model=CAMS),
     ]

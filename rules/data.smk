@@ -1,4 +1,5 @@
-# The clips: the synthetic dataset (when enabled), probing per shard, and the manifest.
+# The clips: the embedded synthetic dataset (when enabled), the clip sheet, probing per shard, the
+# manifest, and excluded.tsv (every file and label left out, and why).
 
 
 if SYNTHETIC:
@@ -12,9 +13,30 @@ if SYNTHETIC:
             "../envs/media.yaml"
         threads: 4
         params:
-            synthetic=config["synthetic"],
+            kind=KIND,
+            synthetic=synthetic_params(),
         script:
             "../scripts/synthesize.py"
+
+
+rule sheet:
+    input:
+        labels=label_files,
+        code=code("sheet.py"),
+    output:
+        sheet="results/{dataset}/clips.tsv",
+        excluded="results/{dataset}/exclusions/sheet.tsv",
+    log:
+        "results/{dataset}/logs/sheet.log",
+    conda:
+        "../envs/media.yaml"
+    params:
+        kind=KIND,
+        root=dataset_root(),
+        dataset=dataset_settings(),
+        files=listed_files,
+    script:
+        "../scripts/sheet.py"
 
 
 rule probe:
@@ -36,15 +58,35 @@ rule probe:
 
 rule manifest:
     input:
+        sheet="results/{dataset}/clips.tsv",
         probes=per_shard("results/{dataset}/probe/{shard}.tsv"),
-        annotations=annotation_files,
+        wav=per_shard("results/{dataset}/wav/{shard}"),
         code=code("manifest.py"),
     output:
         manifest="results/{dataset}/manifest.tsv",
-        excluded="results/{dataset}/excluded.tsv",
+        excluded="results/{dataset}/exclusions/media.tsv",
     log:
         "results/{dataset}/logs/manifest.log",
     conda:
         "../envs/media.yaml"
     script:
         "../scripts/manifest.py"
+
+
+rule exclusions:
+    input:
+        manifest="results/{dataset}/manifest.tsv",
+        sheet="results/{dataset}/exclusions/sheet.tsv",
+        media="results/{dataset}/exclusions/media.tsv",
+        caches=expand("results/{{dataset}}/features/{family}/{shard}.h5", family=FAMILIES, shard=SHARDS),
+        code=code("exclusions.py"),
+    output:
+        "results/{dataset}/excluded.tsv",
+    log:
+        "results/{dataset}/logs/exclusions.log",
+    conda:
+        "../envs/media.yaml"
+    params:
+        n_shards=config["dataset"]["n_shards"],
+    script:
+        "../scripts/exclusions.py"

@@ -2,10 +2,11 @@ import shutil
 
 import pandas as pd
 import pytest
+from planted import make_audio_only_mp4
 
 from impressions import LABELS
-from impressions.data.clips import EXCLUDED_COLUMNS, MANIFEST_COLUMNS, Clip, clips_by_shard, discover, shard_of
-from impressions.data.manifest import build_manifest, probe_shard
+from impressions.data.clips import EXCLUDED_COLUMNS, MEDIA_COLUMNS, Clip, clips_by_shard, shard_of
+from impressions.data.manifest import account, build_manifest, probe_shard
 
 
 def ids(n, start=0):
@@ -37,16 +38,6 @@ def test_empty_shards_are_listed():
     assert sorted(shards) == ["000", "001", "002"] and sum(map(len, shards.values())) == 1
 
 
-def test_discover_lists_mp4s_per_split(tmp_path):
-    for split, name in [("train", "aaaaaaaaaaa.001"), ("val", "bbbbbbbbbbb.002"), ("test", "ccccccccccc.003")]:
-        (tmp_path / split).mkdir()
-        (tmp_path / split / f"{name}.mp4").touch()
-    (tmp_path / "train" / "notes.txt").touch()
-    splits = {s: {"videos": s, "annotations": f"{s}.pkl"} for s in ("train", "val", "test")}
-    clips = discover(tmp_path, splits)
-    assert [(c.clip_id, c.split) for c in clips] == [("aaaaaaaaaaa.001", "train"), ("bbbbbbbbbbb.002", "val"), ("ccccccccccc.003", "test")]
-
-
 @pytest.fixture
 def probes(media_dir, tmp_path):
     shutil.copy(media_dir / "normal_clip.001.mp4", tmp_path / "dupl_clip_x.005.mp4")
@@ -58,33 +49,53 @@ def probes(media_dir, tmp_path):
 
 def test_probe_shard_reasons(probes):
     reasons = dict(zip(probes["clip_id"] + "/" + probes["split"], probes["reason"]))
-    assert reasons["normal_clip.001/train"] == ""
+    assert reasons["normal_clip.001/train"].startswith("duplicate clip id normal_clip.001: found 2 times")
+    assert reasons["normal_clip.001/test"] == reasons["normal_clip.001/train"]  # every copy: which one is right is unknown
     assert reasons["short__clip.002/train"].startswith("too short: audio 3.0")
     assert reasons["silent_clip.003/train"] == "no audio stream"
     assert reasons["broken_clip.004/train"].startswith("unreadable:")
-    assert reasons["normal_clip.001/test"].startswith("duplicate clip id")
     assert reasons["dupl_clip_x.005/val"] == ""
 
 
-def labels_for(clip_ids, value=0.5):
-    return pd.DataFrame({label: {c: value for c in clip_ids} for label in LABELS})
+def test_probe_shard_keeps_a_clip_without_video_for_the_audio_models(media_dir, tmp_path):
+    path = tmp_path / "audio_only_x.006.mp4"
+    make_audio_only_mp4(path, seconds=6.0)
+    (row,) = probe_shard([Clip("audio_only_x.006", "train", str(path))], shard="000", min_duration_s=5.0, log=lambda _: None).to_dict("records")
+    assert row["reason"] == "" and not row["has_video"] and row["has_audio"] and row["note"] == "no video stream: audio models only"
 
 
-def test_every_clip_lands_in_exactly_one_table(probes):
-    labels = {"train": labels_for(["normal_clip.001", "short__clip.002"]), "val": labels_for([]), "test": labels_for([])}
-    manifest, excluded = build_manifest(probes, labels)
-    assert list(manifest.columns) == MANIFEST_COLUMNS and list(excluded.columns) == EXCLUDED_COLUMNS
-    assert len(manifest) + len(excluded) == len(probes)
-    assert list(manifest["clip_id"]) == ["normal_clip.001"]
-    assert manifest.loc[0, "extraversion"] == 0.5
-    reasons = dict(zip(excluded["clip_id"] + "/" + excluded["split"], excluded["reason"]))
-    assert reasons["dupl_clip_x.005/val"].startswith("missing labels")
-    assert reasons["short__clip.002/train"].startswith("too short")
+def sheet_of(probes, clip_ids, value=0.5):
+    rows = probes.drop_duplicates("clip_id").set_index("clip_id").loc[clip_ids]
+    frame = pd.DataFrame({"clip_id": clip_ids, "split": rows["split"].to_numpy(), "path": rows["path"].to_numpy()})
+    return frame.assign(**{label: value for label in LABELS})
 
 
-def test_labels_outside_unit_interval_are_excluded(probes):
-    labels = {"train": labels_for(["normal_clip.001"], value=1.5), "val": labels_for(["dupl_clip_x.005"]), "test": labels_for([])}
-    manifest, excluded = build_manifest(probes, labels)
-    assert list(manifest["clip_id"]) == ["dupl_clip_x.005"]
-    reason = excluded.set_index(excluded["clip_id"] + "/" + excluded["split"]).loc["normal_clip.001/train", "reason"]
-    assert reason.startswith("invalid labels: extraversion")
+def test_every_sheet_clip_lands_in_exactly_one_table(probes):
+    sheet = sheet_of(probes, ["short__clip.002", "silent_clip.003", "broken_clip.004", "dupl_clip_x.005"])
+    manifest, excluded = build_manifest(sheet, probes, {"dupl_clip_x.005": "audio could not be decoded: boom"})
+    assert list(manifest.columns) == ["clip_id", "split", "shard", "path", *MEDIA_COLUMNS, *LABELS]
+    assert list(excluded.columns) == EXCLUDED_COLUMNS
+    assert manifest.empty and sorted(excluded["clip_id"]) == sorted(sheet["clip_id"])
+    stages = dict(zip(excluded["clip_id"], excluded["stage"] + ": " + excluded["reason"]))
+    assert stages["dupl_clip_x.005"] == "wav: audio could not be decoded: boom"
+    assert stages["short__clip.002"].startswith("probe: too short")
+    assert stages["broken_clip.004"].startswith("probe: unreadable")
+
+
+def test_manifest_keeps_the_sheet_columns_and_the_probe(probes):
+    sheet = sheet_of(probes, ["dupl_clip_x.005"], value=0.25).assign(speaker="Ross")
+    manifest, excluded = build_manifest(sheet, probes, {})
+    assert excluded.empty and list(manifest.columns)[-len(LABELS) - 1 :] == [*LABELS, "speaker"]
+    row = manifest.iloc[0]
+    assert row["split"] == "val" and row["extraversion"] == 0.25 and row["speaker"] == "Ross" and row["duration_s"] > 5.9 and row["shard"] == "000"
+
+
+def test_account_adds_the_feature_stages_failures_once_per_family(probes):
+    sheet = sheet_of(probes, ["dupl_clip_x.005"])
+    manifest, media = build_manifest(sheet, probes, {})
+    sheet_excluded = pd.DataFrame([{"clip_id": "", "split": "train", "shard": "", "path": "x/notes.txt", "stage": "sheet", "reason": "not a clip"}])
+    failures = {"frames": {"dupl_clip_x.005": "frames could not be decoded: x", "not_in_manifest": "y"}, "mfcc": {}}
+    excluded = account(manifest, [sheet_excluded, media], failures, n_shards=3)
+    assert list(excluded.columns) == EXCLUDED_COLUMNS
+    assert list(zip(excluded["clip_id"], excluded["stage"])) == [("", "sheet"), ("dupl_clip_x.005", "frames")]
+    assert excluded.loc[1, "shard"] == shard_of("dupl_clip_x.005", 3) and excluded.loc[0, "shard"] == ""

@@ -4,10 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from impressions.data.clips import decode_failures
 from impressions.data.media import decode_shard
 from impressions.features.audio_stage import logmel_cache, mfcc_cache, rawwave_cache, spectrogram_cache
 from impressions.features.video_stage import frame_cache
 from impressions.io.cache import CacheReader
+from planted import make_audio_only_mp4, make_undecodable_audio, make_undecodable_video
 
 CLIPS = ["normal_clip.001", "short__clip.002"]
 
@@ -20,7 +22,21 @@ def wav_folder(media_dir, tmp_path_factory):
 
 
 def test_decode_shard_writes_one_wav_per_clip(wav_folder):
-    assert sorted(p.name for p in wav_folder.iterdir()) == ["normal_clip.001.wav", "short__clip.002.wav"]
+    assert sorted(p.name for p in wav_folder.iterdir()) == ["failed.tsv", "normal_clip.001.wav", "short__clip.002.wav"]
+    assert decode_failures(wav_folder) == {}
+
+
+def test_a_clip_that_cannot_be_decoded_is_recorded_and_the_shard_goes_on(media_dir, tmp_path):
+    make_undecodable_audio(tmp_path / "bad.mp4")
+    clips = {"bad": str(tmp_path / "bad.mp4"), "normal_clip.001": str(media_dir / "normal_clip.001.mp4")}
+    decode_shard(clips, tmp_path / "wav", log=lambda _: None)
+    assert sorted(p.name for p in (tmp_path / "wav").iterdir()) == ["failed.tsv", "normal_clip.001.wav"]
+    (reason,) = decode_failures(tmp_path / "wav").values()
+    assert reason.startswith(f"audio could not be decoded: {tmp_path / 'bad.mp4'}: ")
+    logmel_cache(["normal_clip.001", "bad"], tmp_path / "wav", tmp_path / "logmel.h5", log=lambda _: None)
+    with CacheReader(tmp_path / "logmel.h5") as cache:
+        assert cache.clip_ids == ["normal_clip.001"] and "bad" not in cache
+        assert cache.failed["bad"].startswith("not computed: ") and "bad.wav" in cache.failed["bad"]
 
 
 def test_logmel_and_spectrogram_caches(wav_folder, tmp_path):
@@ -63,6 +79,8 @@ def test_frame_cache_shapes_and_params(media_dir, tmp_path):
             "clip_id": ["normal_clip.001", "silent_clip.003"],
             "path": [str(media_dir / "normal_clip.001.mp4"), str(media_dir / "silent_clip.003.mp4")],
             "duration_s": [6.0, 6.0],
+            "has_video": [True, True],
+            "fps": [10.0, 10.0],
         }
     )
     frame_cache(clips, tmp_path / "frames.h5", per_clip=4, height=70, width=124, threads=2, log=lambda _: None)
@@ -70,6 +88,26 @@ def test_frame_cache_shapes_and_params(media_dir, tmp_path):
         frames = cache.get("frames", "silent_clip.003")
         assert frames.shape == (4, 70, 124, 3) and frames.dtype == np.uint8
         assert cache.params == {"per_clip": 4, "height": 70, "width": 124, "color": "RGB", "placement": "centres of equal slices"}
+        assert cache.failed == {}
+
+
+def test_frame_cache_records_clips_without_frames(media_dir, tmp_path):
+    make_undecodable_video(tmp_path / "bad_video.mp4")
+    make_audio_only_mp4(tmp_path / "audio_only.mp4")
+    clips = pd.DataFrame(
+        {
+            "clip_id": ["bad_video", "audio_only", "normal_clip.001"],
+            "path": [str(tmp_path / "bad_video.mp4"), str(tmp_path / "audio_only.mp4"), str(media_dir / "normal_clip.001.mp4")],
+            "duration_s": [6.0, 6.0, 6.0],
+            "has_video": [True, False, True],
+            "fps": [10.0, 0.0, 10.0],
+        }
+    )
+    frame_cache(clips, tmp_path / "frames.h5", per_clip=2, height=36, width=64, threads=2, log=lambda _: None)
+    with CacheReader(tmp_path / "frames.h5") as cache:
+        assert cache.clip_ids == ["normal_clip.001"]
+        assert cache.failed["audio_only"] == "no video stream"
+        assert cache.failed["bad_video"].startswith(f"frames could not be decoded: {tmp_path / 'bad_video.mp4'}")
 
 
 def test_an_empty_shard_gives_empty_caches_at_every_stage(tmp_path):
@@ -77,11 +115,11 @@ def test_an_empty_shard_gives_empty_caches_at_every_stage(tmp_path):
 
     decode_shard({}, tmp_path / "wav", log=lambda _: None)
     logmel_cache([], tmp_path / "wav", tmp_path / "audio.h5", log=lambda _: None)
-    frame_cache(pd.DataFrame(columns=["clip_id", "path", "duration_s"]), tmp_path / "frames.h5", log=lambda _: None)
+    frame_cache(pd.DataFrame(columns=["clip_id", "path", "duration_s", "has_video", "fps"]), tmp_path / "frames.h5", log=lambda _: None)
     embedding_cache(
         tmp_path / "audio.h5", tmp_path / "wav", tmp_path / "vggish.h5", source="untrained", hub_handle=None, seed=0, batch_size=8, log=lambda _: None
     )
     for name in ("audio.h5", "frames.h5", "vggish.h5"):
         with CacheReader(tmp_path / name) as cache:
             assert cache.clip_ids == []
-    assert list((tmp_path / "wav").iterdir()) == []
+    assert [p.name for p in (tmp_path / "wav").iterdir()] == ["failed.tsv"]

@@ -60,11 +60,15 @@ def synth_defaults():
 
 
 def test_every_clip_is_in_the_manifest_or_excluded_with_a_reason(run, planned):
+    sheet = read_manifest(run / "clips.tsv")
     manifest = read_manifest(run / "manifest.tsv")
     excluded = read_manifest(run / "excluded.tsv")
-    assert sorted(manifest["clip_id"]) + sorted(excluded["clip_id"]) and len(manifest) + len(excluded) == len(planned)
+    assert sorted(sheet["clip_id"]) == sorted(p.clip_id for p in planned)  # every generated clip is labelled
+    assert list(sheet.columns[:3]) == ["clip_id", "split", "path"]
+    assert sheet.set_index("clip_id").loc[manifest["clip_id"], "split"].tolist() == list(manifest["split"])
+    assert len(manifest) + len(excluded) == len(planned)
     assert set(manifest["clip_id"]) | set(excluded["clip_id"]) == {p.clip_id for p in planned}
-    assert set(manifest["clip_id"]).isdisjoint(excluded["clip_id"])
+    assert set(manifest["clip_id"]).isdisjoint(excluded["clip_id"]) and set(excluded["stage"]) == {"probe"}
     reasons = " ".join(excluded["reason"])
     assert "no audio stream" in reasons and "too short" in reasons
     assert len(excluded) == TINY["synthetic"]["n_short"] + TINY["synthetic"]["n_silent"]

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterable
 
 import pandas as pd
 
-from impressions import LABELS
+from impressions import SPLITS
 
-CLIP_NAME = re.compile(r"^[A-Za-z0-9_-]{11}\.\d{3}$")
-"""The ChaLearn First Impressions clip id: an 11-character YouTube id and a 3-digit chunk."""
+SHEET_SPLITS = (*SPLITS, "predict")
+"""The splits of the clip sheet: those models learn and are scored on, and the unlabelled clips to predict."""
+
+DECODE_FAILURES = "failed.tsv"
+"""In a shard's wav folder: the clips whose audio could not be decoded, with ffmpeg's reason."""
+
+SHEET_COLUMNS = ["clip_id", "split", "path"]
+"""The columns every clip sheet starts with; the dataset kind's label and metadata columns follow."""
 
 PROBE_COLUMNS = [
     "clip_id",
@@ -29,17 +33,22 @@ PROBE_COLUMNS = [
     "audio_duration_s",
     "has_audio",
     "has_video",
+    "audio_streams",
     "audio_rate",
     "audio_channels",
     "fps",
     "width",
     "height",
     "size_bytes",
+    "note",
     "reason",
 ]
-MANIFEST_COLUMNS = [column for column in PROBE_COLUMNS if column not in ("has_video", "audio_channels", "reason")] + list(LABELS)
-"""The manifest: what the probe found of each usable clip (less what only decides exclusion), then its labels."""
-EXCLUDED_COLUMNS = ["clip_id", "split", "shard", "path", "reason"]
+MEDIA_COLUMNS = [column for column in PROBE_COLUMNS if column not in ("clip_id", "split", "shard", "path", "reason")]
+"""What the manifest keeps of each usable clip's probe, after the sheet's first columns."""
+
+EXCLUDED_COLUMNS = ["clip_id", "split", "shard", "path", "stage", "reason"]
+"""excluded.tsv: one row per file or label left out, the stage that left it out and why. A row whose
+stage is a feature family (frames, logmel, ...) leaves the clip out of the models that read it only."""
 
 
 @dataclass(frozen=True)
@@ -62,22 +71,6 @@ def shard_of(clip_id: str, n_shards: int) -> str:
     return shard_name(int.from_bytes(digest[:8], "big") % n_shards)
 
 
-def discover(root: str | os.PathLike, splits: dict[str, dict]) -> list[Clip]:
-    """List the mp4 clips of a dataset in the ChaLearn layout (one folder of mp4s per split).
-
-    Parameters
-    ----------
-    root : folder of the dataset
-    splits : split -> {"videos": folder relative to root, "annotations": file relative to root}
-    """
-    clips = []
-    for split, where in splits.items():
-        folder = Path(root) / where["videos"]
-        for path in sorted(folder.glob("*.mp4")):
-            clips.append(Clip(clip_id=path.name[: -len(".mp4")], split=split, path=str(path)))
-    return clips
-
-
 def clips_by_shard(clips: Iterable[Clip], n_shards: int) -> dict[str, list[Clip]]:
     """Group clips by shard; every shard appears, even an empty one, in clip-id order."""
     shards: dict[str, list[Clip]] = {shard_name(i): [] for i in range(n_shards)}
@@ -87,8 +80,25 @@ def clips_by_shard(clips: Iterable[Clip], n_shards: int) -> dict[str, list[Clip]
 
 
 def read_manifest(path: str | os.PathLike) -> pd.DataFrame:
-    """Read manifest.tsv with clip ids and shards kept as strings."""
-    return pd.read_csv(path, sep="\t", dtype={"clip_id": str, "shard": str, "split": str})
+    """Read manifest.tsv (or the sheet, or excluded.tsv) with ids, splits, shards and text kept as strings."""
+    return _read_table(path)
+
+
+_TEXT_COLUMNS = ("clip_id", "shard", "split", "path", "reason", "stage", "note")
+"""Columns read as text, an empty cell as "" (never NaN, never a number: shard "007" stays "007")."""
+
+
+def _read_table(path: str | os.PathLike) -> pd.DataFrame:
+    frame = pd.read_csv(path, sep="\t", dtype={column: str for column in _TEXT_COLUMNS})
+    for column in _TEXT_COLUMNS:
+        if column in frame:
+            frame[column] = frame[column].fillna("")
+    return frame
+
+
+def read_probe(path: str | os.PathLike) -> pd.DataFrame:
+    """Read one shard's probe table; ``reason`` is empty for usable clips."""
+    return _read_table(path)
 
 
 def usable_clips(probe_path: str | os.PathLike) -> list[str]:
@@ -97,8 +107,13 @@ def usable_clips(probe_path: str | os.PathLike) -> list[str]:
     return list(probes.loc[probes["reason"] == "", "clip_id"])
 
 
-def read_probe(path: str | os.PathLike) -> pd.DataFrame:
-    """Read one shard's probe table; ``reason`` is empty for usable clips."""
-    frame = pd.read_csv(path, sep="\t", dtype={"clip_id": str, "shard": str, "split": str, "reason": str})
-    frame["reason"] = frame["reason"].fillna("")
-    return frame
+def decoded_clips(probe_path: str | os.PathLike, wav_folder: str | os.PathLike) -> list[str]:
+    """The usable clips of a shard that have a wav (those whose audio could not be decoded are left out)."""
+    failed = decode_failures(wav_folder)
+    return [clip_id for clip_id in usable_clips(probe_path) if clip_id not in failed]
+
+
+def decode_failures(wav_folder: str | os.PathLike) -> dict[str, str]:
+    """The clips of a shard's wav folder whose audio could not be decoded: clip id -> reason."""
+    frame = pd.read_csv(os.path.join(wav_folder, DECODE_FAILURES), sep="\t", dtype=str, keep_default_na=False)
+    return dict(zip(frame["clip_id"], frame["reason"]))

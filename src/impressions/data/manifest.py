@@ -1,18 +1,16 @@
-"""The manifest: probe every clip, join the labels, and record every exclusion with its reason.
+"""The manifest: probe every clip, join the probes with the clip sheet, and record every exclusion.
 
-Every input clip ends up in exactly one of manifest.tsv and excluded.tsv.
+Every clip of the sheet ends up in manifest.tsv or, with the stage and reason, in the media
+exclusions; `account` adds what the feature stages could not compute, for excluded.tsv.
 """
 
 from __future__ import annotations
 
-import os
-from typing import Callable
+from typing import Callable, Mapping
 
 import pandas as pd
 
-from impressions import LABELS, SPLITS
-from impressions.data.annotations import load_annotations
-from impressions.data.clips import CLIP_NAME, EXCLUDED_COLUMNS, MANIFEST_COLUMNS, PROBE_COLUMNS, Clip
+from impressions.data.clips import EXCLUDED_COLUMNS, MEDIA_COLUMNS, PROBE_COLUMNS, SHEET_COLUMNS, SHEET_SPLITS, Clip, shard_of
 from impressions.data.media import MediaError, probe
 
 
@@ -20,30 +18,27 @@ def probe_shard(clips: list[Clip], *, shard: str, min_duration_s: float, log: Ca
     """Probe every clip of a shard and decide the media-level exclusions.
 
     Returns one row per clip (PROBE_COLUMNS); ``reason`` is empty for a usable clip and says why
-    otherwise: unreadable file, no video or audio stream, audio too short, or a duplicate id.
+    otherwise: unreadable file, no audio stream, audio too short, or an id found twice (every
+    copy is left out, as the sheet does). A clip without video is usable by the audio models;
+    ``note`` says so, and that a clip with several audio streams is heard through its first.
     """
     rows = []
-    seen: set[str] = set()
+    counts = pd.Series([clip.clip_id for clip in clips]).value_counts()
     for number, clip in enumerate(clips, start=1):
-        row = {"clip_id": clip.clip_id, "split": clip.split, "shard": shard, "path": clip.path, "reason": ""}
+        row = {"clip_id": clip.clip_id, "split": clip.split, "shard": shard, "path": clip.path, "note": "", "reason": ""}
         try:
             row |= probe(clip.path).as_row()
-            row["reason"] = _media_reason(row, min_duration_s)
+            row["reason"], row["note"] = _media_reason(row, min_duration_s), _media_note(row)
         except MediaError as error:
             row["reason"] = f"unreadable: {error}"
-        if not CLIP_NAME.match(clip.clip_id):
-            log(f"note: {clip.clip_id} does not follow the ChaLearn name pattern <11 chars>.<3 digits>")
-        if clip.clip_id in seen:
-            row["reason"] = f"duplicate clip id {clip.clip_id} in another split folder"
-        seen.add(clip.clip_id)
+        if counts[clip.clip_id] > 1:
+            row["reason"] = f"duplicate clip id {clip.clip_id}: found {counts[clip.clip_id]} times"
         rows.append(row)
-        log(f"[{number}/{len(clips)}] {clip.clip_id} {row['reason'] or 'ok'}")
+        log(f"[{number}/{len(clips)}] {clip.clip_id} {row['reason'] or 'ok'}{'; ' + row['note'] if row['note'] else ''}")
     return pd.DataFrame(rows, columns=PROBE_COLUMNS)
 
 
 def _media_reason(row: dict, min_duration_s: float) -> str:
-    if not row["has_video"]:
-        return "no video stream"
     if not row["has_audio"]:
         return "no audio stream"
     if row["audio_duration_s"] < min_duration_s:
@@ -51,40 +46,72 @@ def _media_reason(row: dict, min_duration_s: float) -> str:
     return ""
 
 
-def read_labels(annotation_files: dict[str, str | os.PathLike]) -> dict[str, pd.DataFrame]:
-    """Load each split's annotation pickle (safely) into a frame indexed by clip id."""
-    return {split: load_annotations(path) for split, path in annotation_files.items()}
+def _media_note(row: dict) -> str:
+    notes = []
+    if row["audio_streams"] > 1:
+        notes.append(f"{row['audio_streams']} audio streams: the first is used")
+    if not row["has_video"]:
+        notes.append("no video stream: audio models only")
+    return "; ".join(notes)
 
 
-def build_manifest(probes: pd.DataFrame, labels: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Join probe results with labels; every clip ends up in exactly one of the two frames.
+def build_manifest(sheet: pd.DataFrame, probes: pd.DataFrame, decode_failures: Mapping[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Join the sheet with the probes and the audio decoding; every sheet clip ends in one frame.
+
+    Parameters
+    ----------
+    sheet : the clip sheet (clips.tsv)
+    probes : every shard's probe table, concatenated
+    decode_failures : clip id -> why its audio could not be decoded (the wav stage's record)
 
     Returns
     -------
-    manifest : usable clips (MANIFEST_COLUMNS), sorted by split and clip id
-    excluded : the others with their reason (EXCLUDED_COLUMNS)
+    manifest : the usable clips: clip_id, split, shard, path, MEDIA_COLUMNS, then the sheet's
+        label and metadata columns; sorted by split and clip id
+    excluded : the others (EXCLUDED_COLUMNS, stage "probe" or "wav")
     """
+    extra = [c for c in sheet.columns if c not in SHEET_COLUMNS]
+    found = probes.drop(columns=["split"]).drop_duplicates(["clip_id", "path"]).set_index(["clip_id", "path"])
     rows, excluded = [], []
-    for row in probes.to_dict("records"):
-        reason = row["reason"] if isinstance(row["reason"], str) else ""
-        split_labels = labels.get(row["split"])
-        if not reason:
-            if split_labels is None or row["clip_id"] not in split_labels.index:
-                reason = f"missing labels: {row['clip_id']}.mp4 is not in the {row['split']} annotations"
-            else:
-                values = split_labels.loc[row["clip_id"]]
-                bad = [label for label in LABELS if not 0.0 <= values[label] <= 1.0]
-                if bad:
-                    reason = f"invalid labels: {', '.join(bad)} outside [0, 1] or missing"
-                else:
-                    row |= values.to_dict()
-        if reason:
-            excluded.append({**row, "reason": reason})
+    for clip in sheet.to_dict("records"):
+        key = (clip["clip_id"], clip["path"])
+        if key not in found.index:
+            excluded.append(_excluded(clip, "probe", "not probed: the file list changed while the workflow ran; run it again"))
+            continue
+        media = found.loc[key].to_dict()
+        row = {**clip, **media}
+        if media["reason"]:
+            excluded.append(_excluded(row, "probe", media["reason"]))
+        elif clip["clip_id"] in decode_failures:
+            excluded.append(_excluded(row, "wav", decode_failures[clip["clip_id"]]))
         else:
             rows.append(row)
-    manifest = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
-    manifest["split"] = pd.Categorical(manifest["split"], categories=SPLITS)
+    manifest = pd.DataFrame(rows, columns=["clip_id", "split", "shard", "path", *MEDIA_COLUMNS, *extra])
+    manifest["split"] = pd.Categorical(manifest["split"], categories=SHEET_SPLITS)
     manifest = manifest.sort_values(["split", "clip_id"]).reset_index(drop=True)
     manifest["split"] = manifest["split"].astype(str)
-    excluded_frame = pd.DataFrame(excluded, columns=EXCLUDED_COLUMNS).sort_values("clip_id").reset_index(drop=True)
-    return manifest, excluded_frame
+    return manifest, pd.DataFrame(excluded, columns=EXCLUDED_COLUMNS)
+
+
+def _excluded(row: dict, stage: str, reason: str) -> dict:
+    return {"clip_id": row["clip_id"], "split": row["split"], "shard": row.get("shard", ""), "path": row["path"], "stage": stage, "reason": reason}
+
+
+def account(manifest: pd.DataFrame, exclusions: list[pd.DataFrame], cache_failures: Mapping[str, Mapping[str, str]], n_shards: int) -> pd.DataFrame:
+    """excluded.tsv: the sheet's and the media exclusions, then each manifest clip that a feature
+    family's cache could not compute (it is left out of the models that read that family only).
+
+    Parameters
+    ----------
+    cache_failures : family -> clip id -> reason, from every shard's cache
+    """
+    rows = [frame for frame in exclusions if len(frame)]
+    splits = dict(zip(manifest["clip_id"], manifest["split"]))
+    paths = dict(zip(manifest["clip_id"], manifest["path"]))
+    for family, failures in sorted(cache_failures.items()):
+        kept = sorted((c, r) for c, r in failures.items() if c in splits)
+        listed = [{"clip_id": c, "split": splits[c], "shard": "", "path": paths[c], "stage": family, "reason": r} for c, r in kept]
+        rows.append(pd.DataFrame(listed, columns=EXCLUDED_COLUMNS))
+    excluded = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=EXCLUDED_COLUMNS)
+    excluded["shard"] = [shard or (shard_of(c, n_shards) if c else "") for c, shard in zip(excluded["clip_id"], excluded["shard"])]
+    return excluded.sort_values(["clip_id", "path", "stage"], kind="stable").reset_index(drop=True)[EXCLUDED_COLUMNS]

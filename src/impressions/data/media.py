@@ -11,12 +11,19 @@ from typing import Callable
 
 import ffmpeg
 import numpy as np
+import pandas as pd
 
+from impressions.data.clips import DECODE_FAILURES
 from impressions.io.atomic import atomic_path
 from impressions.io.errors import InputError
 
 BITEXACT = {"fflags": "+bitexact", "map_metadata": -1}
 """Output options that keep ffmpeg from writing version strings or times into files."""
+
+
+VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov")
+AUDIO_EXTENSIONS = (".wav", ".mp3", ".flac", ".m4a", ".ogg")
+"""File extensions (lower case) that the table kind takes for clips; anything ffmpeg reads works."""
 
 
 class MediaError(InputError):
@@ -31,6 +38,7 @@ class Probe:
     audio_duration_s: float
     has_audio: bool
     has_video: bool
+    audio_streams: int
     audio_rate: int
     audio_channels: int
     fps: float
@@ -60,7 +68,8 @@ def probe(path: str | os.PathLike) -> Probe:
     except ffmpeg.Error as error:
         raise MediaError(f"{path}: {_ffmpeg_message(error)}") from None
     streams = info.get("streams", [])
-    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    audios = [s for s in streams if s.get("codec_type") == "audio"]
+    audio = audios[0] if audios else None  # decode_wav takes the first, as ffmpeg's default mapping does
     video = next((s for s in streams if s.get("codec_type") == "video"), None)
     duration = float(info.get("format", {}).get("duration", 0.0) or 0.0)
     fps = float(Fraction(video["avg_frame_rate"])) if video and video.get("avg_frame_rate", "0/0") != "0/0" else 0.0
@@ -69,6 +78,7 @@ def probe(path: str | os.PathLike) -> Probe:
         audio_duration_s=float(audio.get("duration", duration)) if audio else 0.0,
         has_audio=audio is not None,
         has_video=video is not None,
+        audio_streams=len(audios),
         audio_rate=int(audio.get("sample_rate", 0)) if audio else 0,
         audio_channels=int(audio.get("channels", 0)) if audio else 0,
         fps=fps,
@@ -84,7 +94,8 @@ def decode_wav(source: str | os.PathLike, target: str | os.PathLike, *, sample_r
     ffmpeg downmixes to mono first, then resamples (swresample), which is what the VGGish
     reference expects of its input.
     """
-    stream = ffmpeg.input(str(source)).audio.output(str(target), ac=1, ar=sample_rate, acodec="pcm_s16le", format="wav", **BITEXACT, **{"flags:a": "+bitexact"})
+    first_audio = ffmpeg.input(str(source))["a:0"]
+    stream = first_audio.output(str(target), ac=1, ar=sample_rate, acodec="pcm_s16le", format="wav", **BITEXACT, **{"flags:a": "+bitexact"})
     try:
         stream.overwrite_output().run(quiet=True)
     except ffmpeg.Error as error:
@@ -99,27 +110,40 @@ def decode_shard(
     threads: int = 1,
     log: Callable[[str], None] = print,
 ) -> None:
-    """Decode each clip (clip id -> mp4 path) to ``<folder>/<clip id>.wav``, several at a time.
+    """Decode each clip (clip id -> media path) to ``<folder>/<clip id>.wav``, several at a time.
 
-    The folder appears only once every clip is decoded.
+    A clip that ffmpeg cannot decode gets no wav; it is listed with ffmpeg's message in
+    ``<folder>/failed.tsv`` (`DECODE_FAILURES`) and the shard goes on. The folder appears only
+    once every clip is done.
     """
+    failed: dict[str, str] = {}
     with atomic_path(folder) as tmp:
         tmp.mkdir()
 
         def decode(item: tuple[int, tuple[str, str]]) -> None:
             number, (clip_id, path) = item
-            decode_wav(path, tmp / f"{clip_id}.wav", sample_rate=sample_rate)
+            try:
+                decode_wav(path, tmp / f"{clip_id}.wav", sample_rate=sample_rate)
+            except MediaError as error:
+                (tmp / f"{clip_id}.wav").unlink(missing_ok=True)
+                failed[clip_id] = f"audio could not be decoded: {error}"
+                log(f"[{number}/{len(clips)}] {clip_id}: FAILED, {failed[clip_id]}")
+                return
             log(f"[{number}/{len(clips)}] {clip_id}.wav")
 
         with ThreadPoolExecutor(max(1, threads)) as pool:
             list(pool.map(decode, enumerate(clips.items(), start=1)))
+        rows = sorted(failed.items())
+        pd.DataFrame(rows, columns=["clip_id", "reason"]).to_csv(tmp / DECODE_FAILURES, sep="\t", index=False)
 
 
-def sample_frames(path: str | os.PathLike, *, duration_s: float, count: int = 6, height: int = 140, width: int = 248) -> np.ndarray:
+def sample_frames(path: str | os.PathLike, *, duration_s: float, count: int = 6, height: int = 140, width: int = 248, fps: float = 0.0) -> np.ndarray:
     """Take `count` frames spread evenly over a clip, resized to height x width.
 
     Frames are taken at the centres of `count` equal slices of the clip, each with an exact seek,
-    so the choice does not depend on the clip's frame rate.
+    so the choice does not depend on the clip's frame rate. A centre past the last frame's time
+    (a container can outlast its video by a fraction of a frame) takes the last frame: with the
+    clip's `fps`, the seek steps back one frame at a time, up to three.
 
     Returns
     -------
@@ -129,20 +153,22 @@ def sample_frames(path: str | os.PathLike, *, duration_s: float, count: int = 6,
     frames = np.empty((count, height, width, 3), dtype=np.uint8)
     for i in range(count):
         at = (i + 0.5) * duration_s / count
-        frames[i] = _frame_at(path, at, height=height, width=width)
+        frames[i] = _frame_at(path, at, height=height, width=width, fps=fps)
     return frames
 
 
-def _frame_at(path: str | os.PathLike, at: float, *, height: int, width: int) -> np.ndarray:
-    stream = (
-        ffmpeg.input(str(path), ss=f"{at:.3f}")
-        .video.filter("scale", width, height, flags="bicubic")
-        .output("pipe:", vframes=1, format="rawvideo", pix_fmt="rgb24")
-    )
-    try:
-        raw, _ = stream.run(capture_stdout=True, quiet=True)
-    except ffmpeg.Error as error:
-        raise MediaError(f"{path}: {_ffmpeg_message(error)}") from None
-    if len(raw) != height * width * 3:
-        raise MediaError(f"{path}: no frame at {at:.2f} s (got {len(raw)} bytes)")
-    return np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 3)
+def _frame_at(path: str | os.PathLike, at: float, *, height: int, width: int, fps: float) -> np.ndarray:
+    for back in range(4 if fps > 0 else 1):
+        seek = max(0.0, at - back / fps) if back else at
+        stream = (
+            ffmpeg.input(str(path), ss=f"{seek:.3f}")
+            .video.filter("scale", width, height, flags="bicubic")
+            .output("pipe:", vframes=1, format="rawvideo", pix_fmt="rgb24")
+        )
+        try:
+            raw, _ = stream.run(capture_stdout=True, quiet=True)
+        except ffmpeg.Error as error:
+            raise MediaError(f"{path}: {_ffmpeg_message(error)}") from None
+        if len(raw) == height * width * 3:
+            return np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 3)
+    raise MediaError(f"{path}: no frame at {at:.2f} s (got {len(raw)} bytes)")

@@ -46,6 +46,9 @@ SPLIT_FOLDERS = {"train": "train", "val": "val", "test": "test"}
 ANNOTATION_FILES = {"train": "annotation_training.pkl", "val": "annotation_validation.pkl", "test": "annotation_test.pkl"}
 """Split -> its annotation pickle, relative to the dataset root (the ChaLearn names)."""
 
+DATASET = {"kind": "chalearn", "splits": {split: {"videos": SPLIT_FOLDERS[split], "annotations": ANNOTATION_FILES[split]} for split in SPLIT_FOLDERS}}
+"""The `dataset` settings the chalearn adapter reads the generated files with."""
+
 PARAM_KEYS = ("seed", "n_clips", "duration_s", "n_short", "n_silent", "width", "height", "fps", "signal_r2")
 """Keys of `params` (the `synthetic` section of config.yaml; other keys there are ignored)."""
 

@@ -10,11 +10,13 @@ import os
 from pathlib import Path
 from typing import Callable
 
+import librosa
 import numpy as np
 import pandas as pd
 
 from impressions.features import transforms
 from impressions.io.cache import CacheReader, read_feature, write_cache
+from impressions.io.errors import InputError
 from impressions.io.wav import read_wav
 
 
@@ -29,18 +31,26 @@ def _wav_cache(
     """Run `compute(waveform, rate)` on every clip's wav and write its arrays to one cache.
 
     `compute` returns the same feature names for every clip; an empty shard still gets them
-    (as empty datasets), found by running `compute` on a second of silence.
+    (as empty datasets), found by running `compute` on a second of silence. A clip whose wav
+    cannot be read or computed is recorded in the cache's ``failed`` and the shard goes on.
     """
     names = compute(np.zeros(16000, np.float32), 16000).keys()
     arrays: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    done, failed = [], {}
     for number, clip_id in enumerate(clip_ids, start=1):
-        waveform, rate = read_wav(Path(wav_folder) / f"{clip_id}.wav")
-        result = compute(waveform, rate)
+        try:
+            waveform, rate = read_wav(Path(wav_folder) / f"{clip_id}.wav")
+            result = compute(waveform, rate)
+        except (InputError, ValueError, librosa.util.exceptions.ParameterError) as error:
+            failed[clip_id] = f"not computed: {error}"
+            log(f"[{number}/{len(clip_ids)}] {clip_id}: FAILED, {failed[clip_id]}")
+            continue
         for name, array in result.items():
             arrays[name].append(array)
+        done.append(clip_id)
         shapes = ", ".join(f"{name} {array.shape}" for name, array in result.items())
         log(f"[{number}/{len(clip_ids)}] {clip_id}: {len(waveform) / rate:.2f} s -> {shapes}")
-    write_cache(output, clip_ids, arrays, params)
+    write_cache(output, done, arrays, params, failed)
 
 
 def logmel_cache(clip_ids, wav_folder, output, *, log=print) -> None:

@@ -7,6 +7,7 @@ Layout of a cache file::
     <name>_offsets      (n + 1,)      int64; clip i is <name>[offsets[i]:offsets[i + 1]]
     attrs["params"]     JSON of every parameter that produced the file
     attrs["version"]    impressions version
+    attrs["failed"]     JSON {clip id: reason} of the clips that could not be computed (only when any)
 
 Stacking (rather than one group per clip) keeps reads contiguous for training and makes the file
 bytes depend only on the content: datasets are written without modification times.
@@ -31,6 +32,7 @@ def write_cache(
     clip_ids: Sequence[str],
     features: Mapping[str, Sequence[np.ndarray]],
     params: Mapping[str, object],
+    failed: Mapping[str, str] | None = None,
 ) -> None:
     """Write per-clip arrays for each feature into one HDF5 file, atomically.
 
@@ -39,6 +41,7 @@ def write_cache(
     clip_ids : the clips, in order
     features : feature name -> one array per clip (same trailing shape and dtype within a feature)
     params : everything that produced the arrays; stored as JSON in the root attributes
+    failed : clip id -> why it has no arrays here (a clip that cannot be computed never fails the shard)
     """
     with atomic_path(path) as tmp, h5py.File(tmp, "w", track_order=False) as h5:
         h5.create_dataset("clip_id", data=np.array(list(clip_ids), dtype=object), dtype=h5py.string_dtype(), track_times=False)
@@ -52,6 +55,8 @@ def write_cache(
             h5.create_dataset(f"{name}_offsets", data=offsets, track_times=False)
         h5.attrs["params"] = json.dumps(params, sort_keys=True)
         h5.attrs["version"] = __version__
+        if failed:
+            h5.attrs["failed"] = json.dumps(dict(failed), sort_keys=True)
 
 
 class CacheReader:
@@ -64,6 +69,7 @@ class CacheReader:
         self._row = {clip: i for i, clip in enumerate(self.clip_ids)}
         self.params = json.loads(self._h5.attrs["params"])
         self.version = self._h5.attrs["version"]
+        self.failed: dict[str, str] = json.loads(self._h5.attrs.get("failed", "{}"))
 
     def __enter__(self) -> "CacheReader":
         return self
@@ -95,6 +101,8 @@ class CacheReader:
 def read_feature(manifest: pd.DataFrame, caches: dict[str, str | os.PathLike], name: str) -> dict[str, np.ndarray]:
     """Every manifest clip's array of feature `name`, from the cache of its shard.
 
+    A clip the cache could not compute (its ``failed``, listed in excluded.tsv) is left out.
+
     Parameters
     ----------
     manifest : the usable clips, with ``clip_id`` and ``shard``
@@ -108,5 +116,6 @@ def read_feature(manifest: pd.DataFrame, caches: dict[str, str | os.PathLike], n
     for shard, rows in manifest.groupby("shard"):
         with CacheReader(caches[shard]) as cache:
             for clip_id in rows["clip_id"]:
-                arrays[clip_id] = cache.get(name, clip_id)
+                if clip_id in cache:
+                    arrays[clip_id] = cache.get(name, clip_id)
     return arrays

@@ -41,6 +41,7 @@ class ClipSource:
         self.caches = caches
         self.settings = settings
         self.reads = 0  # clips read so far: lets a test check that reading is lazy
+        self.missing: dict[str, str] = {}  # clip id -> why a cache it needs lacks it (a stage could not compute it)
 
     def clips(self, order: np.ndarray | None = None) -> Iterator[tuple[int, list]]:
         """(row index, instances) of each clip, in `order` (default: manifest order)."""
@@ -51,7 +52,14 @@ class ClipSource:
                 if row["shard"] not in readers:
                     readers[row["shard"]] = {f: CacheReader(self.caches[f][row["shard"]]) for f in self.spec.families}
                 self.reads += 1
-                yield int(index), self.spec.instances(readers[row["shard"]], row["clip_id"], self.settings)
+                shard_readers, clip_id = readers[row["shard"]], row["clip_id"]
+                lacking = [family for family, reader in shard_readers.items() if clip_id not in reader]
+                if lacking:
+                    failed = shard_readers[lacking[0]].failed
+                    self.missing[clip_id] = f"{lacking[0]}: {failed.get(clip_id, 'not in the cache')}"
+                    yield int(index), []
+                    continue
+                yield int(index), self.spec.instances(shard_readers, clip_id, self.settings)
         finally:
             for shard_readers in readers.values():
                 for reader in shard_readers.values():
@@ -64,7 +72,8 @@ class ClipSource:
         """Clips that give no instance, with the reason (one pass over the caches)."""
         empty = [index for index, instances in self.clips() if not instances]
         rows = self.rows.iloc[empty]
-        return pd.DataFrame({"clip_id": rows["clip_id"], "split": rows["split"], "reason": self.spec.exclusion_reason})
+        reasons = [self.missing.get(clip_id, self.spec.exclusion_reason) for clip_id in rows["clip_id"]]
+        return pd.DataFrame({"clip_id": rows["clip_id"], "split": rows["split"], "reason": reasons})
 
     def first_instance(self):
         """The first instance of the split (its shapes and dtypes define the model's input)."""

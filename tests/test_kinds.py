@@ -1,0 +1,180 @@
+"""The dataset kinds' adapters: which files are clips, which ids they get, how labels are read."""
+
+import pickle
+
+import pandas as pd
+import pytest
+
+from impressions import LABELS
+from impressions.data import kinds
+from impressions.data.kinds import chalearn, meld, table
+from impressions.io.errors import InputError
+
+
+def touch(path, data=b""):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def chalearn_layout(root):
+    """The nested layout of the official archives, with an upper-case extension and junk files."""
+    for relpath in ["train/training80_01/aaaaaaaaaaa.001.mp4", "train/training80_02/bbbbbbbbbbb.002.MP4", "train/training80_02/._bbbbbbbbbbb.002.mp4"]:
+        touch(root / relpath)
+    touch(root / "train/training80_01/notes.txt")
+    touch(root / "val/validation80_01/ccccccccccc.003.mp4")
+    touch(root / "test/ddddddddddd.004.mp4")
+    for name in ("annotation_training.pkl", "annotation_validation.pkl", "annotation_test.pkl"):
+        touch(root / name)
+
+
+def test_chalearn_clips_are_found_in_every_sub_folder_and_any_case(tmp_path):
+    chalearn_layout(tmp_path)
+    listing = kinds.listing("chalearn", str(tmp_path), {"splits": {}})
+    assert [(c.clip_id, c.split) for c in listing.clips] == [
+        ("aaaaaaaaaaa.001", "train"),
+        ("bbbbbbbbbbb.002", "train"),
+        ("ccccccccccc.003", "val"),
+        ("ddddddddddd.004", "test"),
+    ]
+    assert listing.clips[1].path == f"{tmp_path}/train/training80_02/bbbbbbbbbbb.002.MP4"
+    assert sorted((s.path.removeprefix(f"{tmp_path}/"), s.reason) for s in listing.skipped) == [
+        ("train/training80_01/notes.txt", "not a clip: the chalearn layout's clips are .mp4 files"),
+        ("train/training80_02/._bbbbbbbbbbb.002.mp4", "not a clip: a hidden file"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "remove, message",
+    [
+        ("val", r"dataset.splits.val.videos: .*/val is not a folder"),
+        ("annotation_test.pkl", r"dataset.splits.test.annotations: .*annotation_test.pkl is missing"),
+        ("val/validation80_01/ccccccccccc.003.mp4", r"split val: no .mp4 clip under .*/val \(searched all sub-folders\)"),
+    ],
+)
+def test_chalearn_a_missing_folder_label_file_or_empty_split_is_named(tmp_path, remove, message):
+    chalearn_layout(tmp_path)
+    target = tmp_path / remove
+    if target.is_dir():
+        for path in sorted(target.rglob("*"), reverse=True):
+            path.unlink() if path.is_file() else path.rmdir()
+        target.rmdir()
+    else:
+        target.unlink()
+    with pytest.raises(InputError, match=message):
+        kinds.listing("chalearn", str(tmp_path), {"splits": {}})
+
+
+def test_chalearn_labels_from_each_split_and_out_of_range_scores_flagged(tmp_path):
+    for split, name in chalearn.default_splits().items():
+        scores = {label: {f"{split[:1] * 11}.001.mp4": 0.5, f"{split[:1] * 11}.002.mp4": 0.25} for label in LABELS}
+        scores["openness"][f"{split[:1] * 11}.002.mp4"] = 1.25
+        (tmp_path / name["annotations"]).write_bytes(pickle.dumps(scores, protocol=2))
+    labels, reasons = chalearn.read_labels(tmp_path, {"splits": {}})
+    assert list(labels.columns) == ["clip_id", "split", "source", *LABELS]
+    assert list(labels["clip_id"]) == ["ttttttttttt.001", "ttttttttttt.002", "vvvvvvvvvvv.001", "vvvvvvvvvvv.002", "ttttttttttt.001", "ttttttttttt.002"]
+    assert list(labels["split"]) == ["train", "train", "val", "val", "test", "test"]
+    assert list(reasons) == ["", "invalid labels: openness outside [0, 1] or missing"] * 3
+
+
+def test_meld_utterance_ids_carry_the_split_because_dialogue_ids_restart():
+    assert meld.identify("train", "train_splits/dia0_utt3.mp4") == ("train_dia0_utt3", "")
+    assert meld.identify("val", "dev_splits_complete/DIA12_UTT0.MP4") == ("val_dia12_utt0", "")
+    assert meld.identify("test", "output_repeated_splits_test/._dia0_utt3.mp4")[0] is None
+    assert meld.identify("test", "output_repeated_splits_test/final_videos_testdia0_utt3.mp4")[0] is None
+
+
+def test_meld_text_in_the_encodings_found_in_the_wild():
+    text = "Sr No.,Utterance\n1,I don’t know… café\n"
+    assert meld.decode_text(text.encode("utf-8")) == text
+    assert meld.decode_text(b"\xef\xbb\xbf" + text.encode("utf-8")) == text
+    mixed = "Sr No.,Utterance\n".encode() + "1,I don\x92t know\n".encode("latin1") + "2,café\n".encode("utf-8")
+    assert meld.decode_text(mixed) == "Sr No.,Utterance\n1,I don’t know\n2,café\n"
+
+
+MELD_HEADER = "Sr No.,Utterance,Speaker,Emotion,Sentiment,Dialogue_ID,Utterance_ID,Season,Episode,StartTime,EndTime\n"
+
+
+def test_meld_labels_keep_text_speaker_and_dialogue(tmp_path):
+    rows = {
+        "train_sent_emo.csv": '1,"Oh, hi!",Monica,Joy,positive,0,0,1,2,"00:16:16,059","00:16:17,100"\n2,No.,Ross,rage,negative,0,1,1,2,a,b\n',
+        "dev_sent_emo.csv": "1,Hm.,Joey,neutral,neutral,3,0,4,5,a,b\n",
+        "test_sent_emo.csv": "1,Why?,Rachel,surprise,positive,x,0,1,1,a,b\n",
+    }
+    for name, body in rows.items():
+        (tmp_path / name).write_bytes(b"\xef\xbb\xbf" + (MELD_HEADER + body).encode())
+    labels, reasons = meld.read_labels(tmp_path, {"splits": {}})
+    assert list(labels["clip_id"]) == ["train_dia0_utt0", "train_dia0_utt1", "val_dia3_utt0", "test_row2"]
+    first = labels.iloc[0]
+    assert (first["emotion"], first["sentiment"], first["utterance"], first["speaker"], first["dialogue_id"], first["start_time"]) == (
+        "joy",
+        "positive",
+        "Oh, hi!",
+        "Monica",
+        "0",
+        "00:16:16,059",
+    )
+    assert list(reasons) == [
+        "",
+        "invalid labels: emotion 'rage' is not one of neutral, joy, surprise, anger, sadness, disgust, fear",
+        "",
+        "invalid labels: Dialogue_ID or Utterance_ID is not a number",
+    ]
+
+
+def test_meld_csv_without_the_official_columns_is_refused(tmp_path):
+    (tmp_path / "x.csv").write_text("Utterance,Emotion\nhi,joy\n")
+    with pytest.raises(InputError, match=r"x.csv: columns \['Sr No.', 'Speaker', 'Sentiment'"):
+        meld.read_csv(tmp_path / "x.csv")
+
+
+def table_settings(**overrides):
+    defaults = {"files": ["train.csv", "test.csv"], "path_column": "file", "label_columns": ["emotion"], "split_column": ""}
+    return {"table": defaults | {"split_fractions": {"train": 0.7, "val": 0.15, "test": 0.15}, "seed": 0} | overrides}
+
+
+def write_tables(root, n_per_class=10):
+    names = [(f"clips/{c}_{i:02d}.{'wav' if i % 2 else 'mp3'}", c) for c in ("happy", "sad", "angry") for i in range(n_per_class)]
+    pd.DataFrame(names, columns=["file", "emotion"]).to_csv(root / "train.csv", index=False)
+    pd.DataFrame({"file": ["clips/unknown_01.wav", "./clips/unknown 02.wav"]}).to_csv(root / "test.csv", index=False)
+    return names
+
+
+def test_table_rows_without_labels_are_to_predict_and_labelled_rows_split_by_class(tmp_path):
+    write_tables(tmp_path)
+    settings = table_settings(split_fractions={"train": 0.6, "val": 0.2, "test": 0.2}, seed=3)
+    labels, reasons = table.read_labels(tmp_path, settings)
+    assert (reasons == "").all()
+    predict = labels[labels["split"] == "predict"]
+    assert list(predict["clip_id"]) == ["clips_unknown_01", "clips_unknown_02"] and list(predict["file"]) == ["clips/unknown_01.wav", "clips/unknown 02.wav"]
+    counts = labels[labels["split"] != "predict"].groupby(["emotion", "split"]).size().unstack()
+    assert counts.to_dict("index") == {c: {"test": 2, "train": 6, "val": 2} for c in ("angry", "happy", "sad")}
+    again, _ = table.read_labels(tmp_path, settings)
+    assert again.equals(labels)
+    other, _ = table.read_labels(tmp_path, table_settings(split_fractions={"train": 0.6, "val": 0.2, "test": 0.2}, seed=4))
+    assert not other["split"].equals(labels["split"])
+
+
+def test_table_split_column_is_used_and_bad_values_are_reasons(tmp_path):
+    rows = pd.DataFrame({"path": ["a.wav", "b.wav", "c.flac"], "label": [0.5, 0.25, 0.75], "fold": ["Train", "dev", "holdout"]})
+    rows.to_csv(tmp_path / "all.tsv", sep="\t", index=False)
+    settings = table_settings(files=["all.tsv"], path_column="path", label_columns=["label"], split_column="fold")
+    labels, reasons = table.read_labels(tmp_path, settings)
+    assert list(labels["split"]) == ["train", "val", "?holdout"] and list(reasons) == ["", "", "invalid split 'holdout': use train, val or test"]
+    assert labels["label"].tolist() == [0.5, 0.25, 0.75]
+
+
+def test_table_without_the_path_column_is_refused(tmp_path):
+    pd.DataFrame({"name": ["a.wav"], "emotion": ["sad"]}).to_csv(tmp_path / "train.csv", index=False)
+    pd.DataFrame({"file": ["b.wav"]}).to_csv(tmp_path / "test.csv", index=False)
+    with pytest.raises(InputError, match=r"train.csv: no column 'file' naming the files"):
+        table.read_labels(tmp_path, table_settings())
+
+
+def test_table_files_on_disk_are_clips_by_extension(tmp_path):
+    write_tables(tmp_path, n_per_class=1)
+    for relpath in ("clips/happy_00.mp3", "clips/x.FLAC", "clips/readme.md", "clips/.hidden.wav"):
+        touch(tmp_path / relpath)
+    listing = kinds.listing("table", str(tmp_path), table_settings())
+    assert [c.clip_id for c in listing.clips] == ["clips_happy_00", "clips_x"]
+    assert sorted(s.reason.split(" (")[0] for s in listing.skipped) == ["not a clip: a hidden file", "not a clip: not a media file"]
+    assert not kinds.has_video(listing.clips)
