@@ -1,6 +1,7 @@
 """How the DAG scales: a dry run of the workflow over 10,000 fake clips, against a per-clip design.
 
-Builds a ChaLearn-layout folder of empty mp4 files (a dry run never opens them) with real
+Builds a ChaLearn-layout folder of empty mp4 files (a dry run never opens them), nested in
+sub-folders of 1,000 as the official archives unpack (``train/train80_01/<id>.mp4``), with real
 annotation pickles, times `snakemake -n` of our sharded workflow over it, then times the dry run
 of a workflow with one job per clip and stage (the design DESIGN.md rejects) over the same clips.
 
@@ -33,14 +34,15 @@ SPLITS = {"train": ("train", "annotation_training.pkl"), "val": ("val", "annotat
 
 PER_CLIP_SNAKEFILE = """
 import glob, os
-CLIPS = [os.path.basename(p)[:-4] for p in sorted(glob.glob(config["root"] + "/*/*.mp4"))]
-SPLIT_OF = {os.path.basename(p)[:-4]: p.split("/")[-2] for p in glob.glob(config["root"] + "/*/*.mp4")}
+FILES = sorted(glob.glob(config["root"] + "/*/*/*.mp4"))
+CLIPS = [os.path.basename(p)[:-4] for p in FILES]
+PATH_OF = {os.path.basename(p)[:-4]: p for p in FILES}
 
 rule all:
     input: "out/summary.md"
 
 rule probe:
-    input: lambda w: f"{config['root']}/{SPLIT_OF[w.clip]}/{w.clip}.mp4"
+    input: lambda w: PATH_OF[w.clip]
     output: "out/probe/{clip}.json"
     shell: "touch {output}"
 
@@ -50,7 +52,7 @@ rule manifest:
     shell: "touch {output}"
 
 rule wav:
-    input: "out/manifest.tsv", lambda w: f"{config['root']}/{SPLIT_OF[w.clip]}/{w.clip}.mp4"
+    input: "out/manifest.tsv", lambda w: PATH_OF[w.clip]
     output: "out/wav/{clip}.wav"
     shell: "touch {output}"
 
@@ -60,7 +62,7 @@ rule audio_features:
     shell: "touch {output}"
 
 rule frames:
-    input: "out/manifest.tsv", lambda w: f"{config['root']}/{SPLIT_OF[w.clip]}/{w.clip}.mp4"
+    input: "out/manifest.tsv", lambda w: PATH_OF[w.clip]
     output: "out/frames/{clip}.h5"
     shell: "touch {output}"
 
@@ -82,16 +84,17 @@ rule summary:
 
 
 def make_dataset(root: Path, n_clips: int, seed: int = 0) -> None:
-    """Empty mp4s named like ChaLearn clips (60/20/20 split) and real-format annotation pickles."""
+    """Empty mp4s named like ChaLearn clips (60/20/20 split), in sub-folders of 1,000, and real-format annotation pickles."""
     rng = random.Random(seed)
     alphabet = string.ascii_letters + string.digits + "_-"
     counts = {"train": n_clips * 6 // 10, "val": n_clips * 2 // 10}
     counts["test"] = n_clips - counts["train"] - counts["val"]
     for split, (folder, annotation_file) in SPLITS.items():
-        (root / folder).mkdir(parents=True)
         names = [f"{''.join(rng.choices(alphabet, k=11))}.{rng.randrange(1000):03d}.mp4" for _ in range(counts[split])]
-        for name in names:
-            (root / folder / name).touch()
+        for number, name in enumerate(names):
+            sub_folder = root / folder / f"{folder}80_{number // 1000 + 1:02d}"
+            sub_folder.mkdir(parents=True, exist_ok=True)
+            (sub_folder / name).touch()
         labels = {label: {name: rng.random() for name in names} for label in LABELS}
         with open(root / annotation_file, "wb") as handle:
             pickle.dump(labels, handle, protocol=2)

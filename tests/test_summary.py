@@ -97,7 +97,15 @@ def test_cam_table_sets_the_hidden_traits_mass_against_its_share_and_the_other_t
 
 def page_inputs(metrics, pretrained=False, localisations=None):
     manifest = pd.DataFrame({"clip_id": ["a", "b", "c"], "split": ["train", "val", "test"]})
-    excluded = pd.DataFrame({"clip_id": ["d"], "split": ["train"], "reason": ["no audio <stream>"]})
+    excluded = pd.DataFrame(
+        {
+            "clip_id": ["d", "c"],
+            "split": ["train", "test"],
+            "path": ["d.mp4", "c.mp4"],
+            "stage": ["probe", "frames"],
+            "reason": ["no audio <stream>", "no video stream"],
+        }
+    )
     embedder = {"pretrained": pretrained, "description": "TF Hub model x" if pretrained else "UNTRAINED VGGish (seed 0)"}
     localisations = localisations or {}
     figures = {
@@ -122,7 +130,7 @@ def page_inputs(metrics, pretrained=False, localisations=None):
 def test_markdown_flags_untrained_vggish_lists_exclusions_and_links_every_figure(metrics):
     text = to_markdown(blocks(**page_inputs(metrics)))
     assert "WARNING: VGGish ran WITHOUT pretrained weights" in text
-    assert "`d` (train): no audio <stream>" in text
+    assert "`d` (train, probe): no audio <stream>" in text and "`c` (test, frames): no video stream" in text
     assert "| train | 1 | 1 |" in text and "| test | 1 | 0 |" in text
     assert text.index("| vggish_head |") < text.index("| fusion |") < text.index("| train-mean baseline |")
     assert "![sample clips](plots/sample_clips.png)" in text and text.count("](plots/") == 2 + 2 + 3

@@ -16,7 +16,7 @@ from workflow_rules import REPO
 
 TINY = {
     "meld": {"synthetic": {"seed": 5, "meld": {"n_dialogues": {"train": 3, "val": 2, "test": 2}, "width": 64, "height": 48, "fps": 10}}},
-    "table": {"synthetic": {"seed": 5, "table": {"n_files": {"train": 16, "test": 4}}}},
+    "table": {"synthetic": {"seed": 5, "table": {"n_files": {"train": 28, "test": 4}}}},  # 28: at least one clip per class in val and test
 }
 SMALL = {"spectrogram": {"seconds": 4}, "rawwave": {"seconds": 4}, "frames": {"per_clip": 2, "height": 36, "width": 64}, "vggish": {"batch_size": 16}}
 
@@ -58,8 +58,9 @@ def test_every_generated_clip_is_in_the_sheet_and_the_manifest(kind_run):
             assert row["clip_id"] == item.clip_id and row["split"] == item.split
             assert (row["emotion"], row["sentiment"], row["speaker"], row["utterance"]) == (item.emotion, item.sentiment, item.speaker, item.text)
         else:
-            assert row["file"] == item.relpath and (row["split"] == "predict") == (item.table == "test.csv")
-            assert row["emotion"] == item.emotion if item.table == "train.csv" else pd.isna(row["emotion"])
+            labelled = item.table == "train.csv"
+            assert row["file"] == item.relpath and (row["split"] == "predict") != labelled, (item, row.to_dict())
+            assert (row["emotion"] == item.emotion) if labelled else pd.isna(row["emotion"]), (item, row.to_dict())
     if kind == "meld":
         assert any("’" in text for text in sheet.loc[sheet["split"] == "test", "utterance"])  # cp1252 \x92, read back
         assert set(sheet["split"]) == {"train", "val", "test"}
@@ -113,4 +114,4 @@ def test_a_model_the_dataset_cannot_feed_is_refused_before_any_job(tmp_path, kin
     result = snakemake(
         tmp_path, kind, "-n", "--configfile", str(REPO / "configs" / f"synthetic_{kind}.yaml"), str(tmp_path / "tiny.yaml"), str(tmp_path / "models.yaml")
     )
-    assert result.returncode != 0 and message in result.stderr
+    assert result.returncode != 0 and message in result.stdout + result.stderr

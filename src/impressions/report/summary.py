@@ -158,13 +158,18 @@ def blocks(
         page.append(("p", f"VGGish: {embedder.get('description', '')}"))
 
     counts = manifest.groupby("split").size()
+    left_out = excluded[~excluded["clip_id"].isin(manifest["clip_id"])]  # the rest are in, left out of some models only
     clips = pd.DataFrame(
-        {"used": [int(counts.get(s, 0)) for s in SPLITS], "excluded": [int((excluded["split"] == s).sum()) for s in SPLITS]},
+        {"used": [int(counts.get(s, 0)) for s in SPLITS], "excluded": [int((left_out["split"] == s).sum()) for s in SPLITS]},
         index=pd.Index(SPLITS, name="split"),
     )
     page += [("h2", "Clips"), ("table", _formatted(clips, 0))]
     if len(excluded):
-        page += [("p", "Excluded clips (full list in `excluded.tsv`):"), ("list", [f"`{r.clip_id}` ({r.split}): {r.reason}" for r in excluded.itertuples()])]
+        listed = [f"`{r.clip_id or r.path}` ({r.split or '-'}, {r.stage}): {r.reason}" for r in excluded.itertuples()]
+        page += [
+            ("p", "Excluded files, labels and clips (full list in `excluded.tsv`; a feature stage leaves a clip out of the models reading it only):"),
+            ("list", listed),
+        ]
 
     page += [
         ("h2", "Test split: every model against the yardsticks"),
