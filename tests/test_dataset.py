@@ -2,11 +2,11 @@ import shutil
 
 import pandas as pd
 import pytest
-from planted import make_audio_only_mp4
 
 from impressions import LABELS
 from impressions.data.clips import EXCLUDED_COLUMNS, MEDIA_COLUMNS, Clip, clips_by_shard, shard_of
 from impressions.data.manifest import account, build_manifest, probe_shard
+from planted import make_audio_only_mp4
 
 
 def ids(n, start=0):
