@@ -20,7 +20,7 @@ import string
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -139,16 +139,7 @@ def generate(root: str | Path, params: dict, *, threads: int = 1, log: Callable[
     for split, name in ANNOTATION_FILES.items():
         _write_annotations(root / name, [clip for clip in clips if clip.split == split])
     log(f"synthetic dataset: encoding {len(clips)} clips into {root} with {threads} threads")
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        futures = {pool.submit(render_clip, root / clip.relpath, clip, params): clip for clip in clips}
-        try:
-            for done, future in enumerate(as_completed(futures), start=1):
-                future.result()
-                clip = futures[future]
-                log(f"[{done}/{len(clips)}] {clip.relpath} {clip.duration_s:.1f} s")
-        except BaseException:
-            pool.shutdown(cancel_futures=True)
-            raise
+    _render_all(clips, lambda clip: render_clip(root / clip.relpath, clip, params), threads=threads, log=log)
 
 
 def reference_metrics(clips: list[ClipPlan], signal_r2: float) -> dict[str, dict[str, dict[str, float]]]:
@@ -314,15 +305,39 @@ def _holds_files(root: Path) -> bool:
     return any(not path.is_dir() for path in root.rglob("*"))
 
 
-def _remove_stale_clips(root: Path, clips: list[ClipPlan], log: Callable[[str], object]) -> None:
-    """Delete the clips of an earlier synthetic dataset that the current plan no longer has."""
+def _remove_stale_clips(
+    root: Path, clips: list, log: Callable[[str], object], *, folders: Iterable[str] = tuple(SPLIT_FOLDERS.values()), pattern: re.Pattern = _CLIP_FILE
+) -> None:
+    """Delete the clips of an earlier synthetic dataset that the current plan no longer has.
+
+    Only files in `folders` whose name matches `pattern` (the generator's own naming) are
+    candidates, so nothing a user put beside them is ever removed; `clips` need only `.relpath`.
+    """
     planned = {clip.relpath for clip in clips}
-    for folder in SPLIT_FOLDERS.values():
-        for path in sorted((root / folder).glob("*.mp4")):
+    for folder in folders:
+        for path in sorted((root / folder).glob("*")):
             relpath = f"{folder}/{path.name}"
-            if _CLIP_FILE.match(path.name) and relpath not in planned:
+            if path.is_file() and pattern.match(path.name) and relpath not in planned:
                 log(f"removing {relpath}: no longer in the synthetic plan")
                 path.unlink()
+
+
+def _render_all(clips: list, render: Callable[[object], object], *, threads: int, log: Callable[[str], object]) -> None:
+    """Run `render(clip)` for every clip on `threads` threads, one progress line each as it finishes.
+
+    The first failure cancels the clips not yet started and is raised. Each clip needs `.relpath`
+    and `.duration_s` (for the progress line).
+    """
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        futures = {pool.submit(render, clip): clip for clip in clips}
+        try:
+            for done, future in enumerate(as_completed(futures), start=1):
+                future.result()
+                clip = futures[future]
+                log(f"[{done}/{len(clips)}] {clip.relpath} {clip.duration_s:.1f} s")
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
 
 
 def _write_annotations(path: Path, clips: list[ClipPlan]) -> None:
