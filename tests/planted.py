@@ -1,144 +1,245 @@
-"""Test fixtures made by code: Python-2 annotation pickles written opcode by opcode, media files with
-planted problems, and a ChaLearn-layout dataset holding one of each (no binary files in git)."""
+"""Test fixtures made by code, so that no binary file lives in git: annotation pickles written
+opcode by opcode as Python 2 wrote them, small media files with planted problems, and a
+ChaLearn-layout dataset that holds one of each."""
 
 from __future__ import annotations
 
+import itertools
+import os
+import pickle
 import random
 import struct
 import subprocess
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from impressions import LABELS
 
-# The opcodes Python 2's cPickle writes for a dict of str -> dict of str -> float.
-PROTO, STOP, MARK, EMPTY_DICT, SETITEMS, SETITEM = b"\x80", b".", b"(", b"}", b"u", b"s"
-SHORT_BINSTRING, BINSTRING, BINFLOAT, BINPUT, LONG_BINPUT = b"U", b"T", b"G", b"q", b"r"
+BATCHSIZE = 1000
+"""How many dict items cPickle writes between one MARK and its SETITEMS."""
 
 
-def py2_pickle(content: dict[str, dict[str, float]], protocol: int = 2) -> bytes:
-    """What Python 2's ``cPickle.dump(content, f, protocol)`` writes, for protocols 0 and 2.
+def py2_pickle(content: dict[str, dict[str, float]], protocol: int = 2, *, shared_names: bool = True) -> bytes:
+    """The bytes Python 2.7's ``cPickle.dump(content, f, protocol)`` writes, for protocols 0 and 2.
 
-    Python 2's ``str`` is a byte string: protocol 2 writes it as SHORT_BINSTRING (or BINSTRING
-    past 255 bytes) and floats as big-endian BINFLOAT; protocol 0 writes ``S'...'`` and
-    ``F<repr>`` lines. Every container and string is memoised, as the pickler does.
+    The annotation files were written by Python 2, whose ``str`` is a byte string; Python 3's
+    pickler cannot write those opcodes, so loaders must be tested on bytes made this way.
+    Protocol 2 writes SHORT_BINSTRING (BINSTRING past 255 bytes), big-endian BINFLOAT,
+    EMPTY_DICT, and MARK ... SETITEMS in batches of 1000 (SETITEM for a one-item dict);
+    protocol 0 writes ``S'..'`` lines, floats as ``%.17g`` (cPickle's choice, not repr) and one
+    SETITEM per item. The memo is numbered from 1, as cPickle does.
+
+    cPickle memoises a string only when something besides the dict being written holds it, so
+    the PUT and GET opcodes depend on how the dict was built. This writes what a script gets that
+    spells the label names as literals and makes each clip name once, shared by the label dicts
+    (``shared_names=False``: one string per entry, as six separate reads make). Checked against
+    Python 2.7.18 in tests/test_planted.py.
     """
     if protocol not in (0, 2):
-        raise ValueError("protocol 0 or 2")
-    out, memo = bytearray(), [0]
+        raise ValueError(f"protocol must be 0 or 2 (the ones Python 2 users wrote), not {protocol!r}")
+    binary = protocol == 2
+    out = bytearray(pickle.PROTO + bytes([protocol]) if binary else b"")
+    numbers = itertools.count(1)
+    memo: dict[str, int] = {}
+    holders = Counter(name for scores in content.values() for name in scores) if shared_names else Counter()
+    iteration_ref = 0 if binary else 1  # protocol 0 iterates (key, value) tuples, which hold a reference
 
-    def put() -> None:
-        index = memo[0]
-        memo[0] += 1
-        if protocol == 0:
-            out.extend(b"p%d\n" % index)
+    def put() -> int:
+        index = next(numbers)
+        if not binary:
+            out.extend(pickle.PUT + b"%d\n" % index)
+        elif index < 256:
+            out.extend(pickle.BINPUT + bytes([index]))
         else:
-            out.extend(BINPUT + bytes([index]) if index < 256 else LONG_BINPUT + struct.pack("<I", index))
+            out.extend(pickle.LONG_BINPUT + struct.pack("<I", index))
+        return index
 
-    def string(text: str) -> None:
+    def get(index: int) -> None:
+        if not binary:
+            out.extend(pickle.GET + b"%d\n" % index)
+        elif index < 256:
+            out.extend(pickle.BINGET + bytes([index]))
+        else:
+            out.extend(pickle.LONG_BINGET + struct.pack("<I", index))
+
+    def string(text: str, references: int) -> None:
         raw = text.encode("latin1")
-        if protocol == 0:
-            out.extend(b"S'" + raw.replace(b"\\", b"\\\\").replace(b"'", b"\\'") + b"'\n")
+        memoisable = len(raw) >= 2  # cPickle never memoises the empty and one-byte strings
+        if memoisable and text in memo:
+            get(memo[text])
+            return
+        if not binary:
+            out.extend(pickle.STRING + repr(raw)[1:].encode("ascii") + b"\n")  # Python 2's repr of a str
         elif len(raw) < 256:
-            out.extend(SHORT_BINSTRING + bytes([len(raw)]) + raw)
+            out.extend(pickle.SHORT_BINSTRING + bytes([len(raw)]) + raw)
         else:
-            out.extend(BINSTRING + struct.pack("<i", len(raw)) + raw)
-        put()
+            out.extend(pickle.BINSTRING + struct.pack("<i", len(raw)) + raw)
+        if memoisable and references + iteration_ref >= 2:
+            index = put()
+            if holders[text] >= 2:
+                memo[text] = index
 
     def number(value: float) -> None:
-        out.extend(b"F" + repr(float(value)).encode() + b"\n" if protocol == 0 else BINFLOAT + struct.pack(">d", value))
+        if binary:
+            out.extend(pickle.BINFLOAT + struct.pack(">d", value))
+        else:
+            out.extend(pickle.FLOAT + format(value, ".17g").encode("ascii") + b"\n")
 
-    def mapping(items: dict, write_value) -> None:
-        if protocol == 0:
-            out.extend(b"(d")
+    def label(name: str) -> None:
+        string(name, 2)  # held by the outer dict and by the script that spelled it
+
+    def clip(name: str) -> None:
+        string(name, max(holders[name], 1))
+
+    def scores(items: dict[str, float]) -> None:
+        mapping(items, 1, clip, number)
+
+    def mapping(items: dict, references: int, key, value) -> None:
+        out.extend(pickle.EMPTY_DICT if binary else pickle.MARK + pickle.DICT)
+        if items or references + iteration_ref >= 2:  # a non-empty dict is always memoised
             put()
-            for key, value in items.items():
-                string(key)
-                write_value(value)
-                out.extend(SETITEM)
-            return
-        out.extend(EMPTY_DICT)
-        put()
         pairs = list(items.items())
-        for start in range(0, len(pairs), 1000):  # cPickle's batch size
-            batch = pairs[start : start + 1000]
-            if len(batch) > 1:
-                out.extend(MARK)
-            for key, value in batch:
-                string(key)
-                write_value(value)
-            out.extend(SETITEMS if len(batch) > 1 else SETITEM)
+        if not binary or len(pairs) == 1:
+            for name, item in pairs:
+                key(name)
+                value(item)
+                out.extend(pickle.SETITEM)
+        elif pairs:
+            for start in range(0, len(pairs) + 1, BATCHSIZE):  # a full last batch is followed by an empty one
+                out.extend(pickle.MARK)
+                for name, item in pairs[start : start + BATCHSIZE]:
+                    key(name)
+                    value(item)
+                out.extend(pickle.SETITEMS)
 
-    if protocol == 2:
-        out.extend(PROTO + b"\x02")
-    mapping(content, lambda scores: mapping(scores, number))
-    out.extend(STOP)
+    mapping(content, 2, label, scores)  # the outer dict is held by the script as well
+    out.extend(pickle.STOP)
     return bytes(out)
 
 
-def _ffmpeg(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
+BITEXACT = ["-fflags", "+bitexact", "-flags", "+bitexact", "-map_metadata", "-1"]
+"""Keep version strings out of the files, so the same call makes the same bytes."""
+
+H264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+TWO_STREAM_TONES = (300.0, 2000.0)
+"""The tones of `make_two_audio_streams`' first and second audio streams."""
+
+
+def _ffmpeg(path: Path, *args: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args, *BITEXACT, str(path)], check=True)
 
 
 def _video(seconds: float) -> list[str]:
     return ["-f", "lavfi", "-i", f"testsrc=size=64x48:rate=10:duration={seconds}"]
 
 
-def _tone(hz: float, seconds: float, rate: int = 16000) -> list[str]:
-    return ["-f", "lavfi", "-i", f"sine=frequency={hz}:sample_rate={rate}:duration={seconds}"]
-
-
-H264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+def _voice(hz: float, seconds: float) -> list[str]:
+    """A tone plus a little seeded noise, stereo at 44.1 kHz as the real clips are, so that
+    decode_wav downmixes and resamples, and no spectrum bin is exactly zero."""
+    rate = f"sample_rate=44100:duration={seconds}"
+    graph = f"sine=frequency={hz}:{rate}[tone];anoisesrc=amplitude=0.02:seed=1:{rate}[noise];"
+    graph += "[tone][noise]amix=inputs=2:normalize=0,aformat=channel_layouts=stereo[out0]"
+    return ["-f", "lavfi", "-i", graph]
 
 
 def make_clip(path: Path, *, seconds: float = 6.0, tone_hz: float = 440.0) -> None:
-    """A normal mp4: H.264 video and AAC audio."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _ffmpeg(*_video(seconds), *_tone(tone_hz, seconds), *H264, "-c:a", "aac", "-shortest", str(path))
+    """A normal clip: an mp4 with H.264 video (64x48, 10 fps) and AAC audio."""
+    _ffmpeg(path, *_video(seconds), *_voice(tone_hz, seconds), *H264, "-c:a", "aac", "-shortest")
 
 
 def make_audio_only_mp4(path: Path, *, seconds: float = 6.0, tone_hz: float = 440.0) -> None:
-    """An mp4 holding only an AAC audio stream."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _ffmpeg(*_tone(tone_hz, seconds), "-c:a", "aac", str(path))
-
-
-TWO_STREAM_TONES = (300.0, 2000.0)
-"""The tones of `make_two_audio_streams`' first and second audio streams."""
+    """An mp4 holding only an AAC audio stream (usable by the audio models, not the video ones)."""
+    _ffmpeg(path, *_voice(tone_hz, seconds), "-c:a", "aac")
 
 
 def make_two_audio_streams(path: Path, *, seconds: float = 6.0) -> None:
-    """An mp4 with one video stream and two audio streams of different tones (TWO_STREAM_TONES)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """An mp4 with one video stream and two audio streams of different tones (TWO_STREAM_TONES),
+    to tell which stream a stage used."""
     first, second = TWO_STREAM_TONES
     streams = ["-map", "0:v", "-map", "1:a", "-map", "2:a"]
-    _ffmpeg(*_video(seconds), *_tone(first, seconds), *_tone(second, seconds), *streams, *H264, "-c:a", "aac", "-shortest", str(path))
+    _ffmpeg(path, *_video(seconds), *_voice(first, seconds), *_voice(second, seconds), *streams, *H264, "-c:a", "aac", "-shortest")
 
 
-def _patched(path: Path, seconds: float, replacements: dict[bytes, bytes]) -> None:
-    make_clip(path, seconds=seconds)
-    data = path.read_bytes()
-    for old, new in replacements.items():
-        assert old in data, f"{old!r} not in the encoded mp4"
-        data = data.replace(old, new)
-    path.write_bytes(data)
+UNKNOWN_FOURCC = b"xxxx"
+"""A sample entry type no codec has: what a file written with a codec this ffmpeg lacks looks like."""
+
+
+def _boxes(data: bytes, start: int, end: int):
+    """(type, start, end) of each ISO-BMFF box in data[start:end] (ffmpeg writes 32-bit sizes here)."""
+    while start < end:
+        size, kind = struct.unpack_from(">I4s", data, start)
+        assert size >= 8, f"box {kind!r} at {start} has a 64-bit or open size"
+        yield kind, start, start + size
+        start += size
+
+
+def _child(data: bytes, box: tuple[int, int], kind: bytes, header: int = 8) -> tuple[int, int]:
+    return next((start, end) for found, start, end in _boxes(data, box[0] + header, box[1]) if found == kind)
+
+
+def _sample_entry(data: bytes, handler: bytes) -> tuple[int, int]:
+    """Where the first sample entry of the track with `handler` (b"soun", b"vide") lies."""
+    moov = _child(data, (0, len(data)), b"moov", header=0)
+    for kind, start, end in _boxes(data, moov[0] + 8, moov[1]):
+        mdia = _child(data, (start, end), b"mdia") if kind == b"trak" else None
+        hdlr = _child(data, mdia, b"hdlr")[0] if mdia else 0
+        if mdia and data[hdlr + 16 : hdlr + 20] == handler:  # after size, type, version, flags, pre_defined
+            stsd = _child(data, _child(data, _child(data, mdia, b"minf"), b"stbl"), b"stsd")
+            return next((s, e) for _, s, e in _boxes(data, stsd[0] + 16, stsd[1]))  # after version, flags, count
+    raise AssertionError(f"no {handler!r} track in the encoded mp4")
+
+
+def _rename(data: bytearray, box: tuple[int, int]) -> None:
+    data[box[0] + 4 : box[0] + 8] = UNKNOWN_FOURCC
 
 
 def make_undecodable_audio(path: Path, *, seconds: float = 6.0) -> None:
-    """An mp4 that ffprobe reads (video and an audio stream with its duration) but whose audio no
-    decoder takes: the audio sample entry ('mp4a') and its decoder config ('esds') are renamed,
-    as a file written by a tool with an unknown codec would be."""
-    _patched(path, seconds, {b"mp4a": b"xxxx", b"esds": b"xxxx"})
+    """A clip that ffprobe reads (a video and an audio stream, each with its duration) but whose
+    audio no decoder takes: the audio sample entry ('mp4a') is renamed to an unknown fourcc, and
+    so is its 'esds' child, from which ffmpeg would otherwise still learn the codec."""
+    make_clip(path, seconds=seconds)
+    data = bytearray(path.read_bytes())
+    entry = _sample_entry(data, b"soun")
+    _rename(data, _child(data, entry, b"esds", header=36))  # children follow the 28-byte sound description
+    _rename(data, entry)
+    path.write_bytes(data)
 
 
 def make_undecodable_video(path: Path, *, seconds: float = 6.0) -> None:
-    """An mp4 whose audio decodes but whose video no decoder takes (the 'avc1' sample entry renamed)."""
-    _patched(path, seconds, {b"avc1": b"xxxx"})
+    """A clip that ffprobe reads and whose audio decodes, but whose video no decoder takes (the
+    'avc1' sample entry renamed to an unknown fourcc)."""
+    make_clip(path, seconds=seconds)
+    data = bytearray(path.read_bytes())
+    _rename(data, _sample_entry(data, b"vide"))
+    path.write_bytes(data)
+
+
+def make_truncated(path: Path, *, seconds: float = 6.0) -> None:
+    """A clip cut off halfway through its media data, as an interrupted download leaves it: ffmpeg
+    writes the index ('moov') after the data, so none is left and ffprobe cannot read the file."""
+    make_clip(path, seconds=seconds)
+    data = path.read_bytes()
+    boxes = {kind: (start, end) for kind, start, end in _boxes(data, 0, len(data))}
+    assert boxes[b"mdat"][1] <= boxes[b"moov"][0], "the encoder wrote the index first"
+    path.write_bytes(data[: (boxes[b"mdat"][0] + boxes[b"mdat"][1]) // 2])
+
+
+def make_text_as_mp4(path: Path) -> None:
+    """A text file under a clip's name, as a download that saved the server's error page leaves."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("<html><body><h1>403 Forbidden</h1></body></html>\n")
 
 
 @dataclass(frozen=True)
 class Planted:
-    """One planted file or label: what kind of problem, where, and the id it should get."""
+    """One planted file or label of `planted_chalearn`.
+
+    ``clip_id`` is the id the file or label should get (None for a file that is not a clip);
+    ``relpath`` is the file's path under the root, in POSIX form (None for a label without file).
+    """
 
     kind: str
     split: str
@@ -146,45 +247,76 @@ class Planted:
     relpath: str | None
 
 
-def planted_chalearn(root: Path, seed: int = 0) -> list[Planted]:
-    """A ChaLearn First Impressions V2 dataset as the archives unpack (nested folders, Python-2
-    pickles), with one of each planted problem; returns one Planted per planted file or label."""
-    rng = random.Random(seed)
-    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
-    new_id = lambda: f"{''.join(rng.choices(alphabet, k=11))}.{rng.randrange(1000):03d}"  # noqa: E731
-    folders = {"train": "train/training80_01", "val": "val/validation80_01", "test": "test/test80_01"}
-    planted: list[Planted] = []
+PLANTED_SECONDS = 3.0
+"""How long `planted_chalearn`'s clips are (short, so a workflow run over them is quick)."""
 
-    def add(kind, split, make=make_clip, folder=None, clip_id=None, extension=".mp4"):
+ANNOTATIONS = {"train": "annotation_training.pkl", "val": "annotation_validation.pkl", "test": "annotation_test.pkl"}
+"""The annotation pickles of the official archives, at the dataset root."""
+
+_ID_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+_DS_STORE = b"\x00\x00\x00\x01Bud1" + bytes(22)  # the start of a macOS Finder .DS_Store
+
+
+def planted_chalearn(root: Path, *, seed: int = 0) -> list[Planted]:
+    """A ChaLearn First Impressions V2 dataset as the official archives unpack, with one of each
+    problem a real copy has, so that tests can check every file and label is accounted for.
+
+    Clips lie in ``train/training80_01``, ``train/training80_02``, ``val/validation80_01`` and
+    ``test/test80_01``, named ``<YouTube id>.<nnn>.mp4``; each split's labels are a Python-2
+    pickle at the root (`ANNOTATIONS`), every label drawn in [0, 1). Returns one Planted per
+    planted file or label (both copies of a duplicate); the same seed makes the same bytes.
+    """
+    rng = random.Random(seed)
+    used: set[str] = set()
+    planted: list[Planted] = []
+    encodings = []  # (maker, path), run side by side at the end: each ffmpeg call is one process
+    home = {"train": "train/training80_01", "val": "val/validation80_01", "test": "test/test80_01"}
+    second = "train/training80_02"
+
+    def new_id() -> str:
+        while (clip_id := f"{''.join(rng.choices(_ID_CHARACTERS, k=11))}.{rng.randrange(1000):03d}") in used:
+            pass
+        used.add(clip_id)
+        return clip_id
+
+    def add(kind: str, split: str, make=make_clip, *, folder: str | None = None, clip_id: str | None = None, extension: str = ".mp4") -> str:
         clip_id = clip_id or new_id()
-        relpath = f"{folder or folders[split]}/{clip_id}{extension}"
-        make(root / relpath, seconds=3.0)
+        relpath = f"{folder or home[split]}/{clip_id}{extension}"
+        encodings.append((make, root / relpath))
         planted.append(Planted(kind, split, clip_id, relpath))
         return clip_id
 
-    for split in folders:
-        for _ in range(3):
-            add("normal", split)
-    add("normal", "train", folder="train/training80_02")
-    add("upper_ext", "train", folder="train/training80_02", extension=".MP4")
-    add("two_audio_streams", "train", make=make_two_audio_streams)
-    add("audio_only", "val", make=make_audio_only_mp4)
-    add("undecodable_audio", "test", make=make_undecodable_audio)
-    add("undecodable_video", "train", make=make_undecodable_video)
+    def junk(split: str, name: str, content: bytes) -> None:
+        relpath = f"{home[split]}/{name}"
+        (root / relpath).parent.mkdir(parents=True, exist_ok=True)
+        (root / relpath).write_bytes(content)
+        planted.append(Planted("not_media", split, None, relpath))
+
+    for split in home:
+        for number in range(4):
+            add("normal", split, folder=second if split == "train" and number % 2 else None)
+    add("upper_ext", "train", folder=second, extension=".MP4")
+    add("two_audio_streams", "train", make_two_audio_streams)
+    add("undecodable_video", "train", make_undecodable_video)
+    add("audio_only", "val", make_audio_only_mp4)
+    add("undecodable_audio", "test", make_undecodable_audio)
     twice = add("duplicate_in_split", "train")
-    add("duplicate_in_split", "train", folder="train/training80_02", clip_id=twice)
+    add("duplicate_in_split", "train", folder=second, clip_id=twice)
     across = add("duplicate_across_splits", "train")
     add("duplicate_across_splits", "val", clip_id=across)
     unlabelled = add("unlabelled", "test")
-    for split, name in (("train", "notes.txt"), ("val", ".DS_Store")):
-        (root / folders[split] / name).write_bytes(b"not a clip")
-        planted.append(Planted("not_media", split, None, f"{folders[split]}/{name}"))
-    missing = new_id()
-    planted.append(Planted("label_without_file", "val", missing, None))
+    junk("train", "notes.txt", b"training80_01: 3000 clips, see the challenge page\n")
+    junk("val", ".DS_Store", _DS_STORE)
+    planted.append(Planted("label_without_file", "val", new_id(), None))
 
-    names = {"train": "annotation_training.pkl", "val": "annotation_validation.pkl", "test": "annotation_test.pkl"}
-    for split, name in names.items():
+    def encode(job: tuple) -> None:
+        make, path = job
+        make(path, seconds=PLANTED_SECONDS)
+
+    with ThreadPoolExecutor(os.cpu_count()) as pool:
+        list(pool.map(encode, encodings))
+    for split, name in ANNOTATIONS.items():
         ids = sorted({p.clip_id for p in planted if p.split == split and p.clip_id and p.clip_id != unlabelled})
-        content = {label: {f"{clip_id}.mp4": round(rng.random(), 6) for clip_id in ids} for label in LABELS}
+        content = {label: {f"{clip_id}.mp4": rng.random() for clip_id in ids} for label in LABELS}
         (root / name).write_bytes(py2_pickle(content, protocol=2))
     return planted
