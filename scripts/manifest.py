@@ -19,5 +19,5 @@ with rule_log(snakemake) as log:  # noqa: F821
         log.info("  excluded %s (%s) at %s: %s", row.clip_id, row.split, row.stage, row.reason)
     for row in manifest[manifest["note"] != ""].itertuples():
         log.info("  note %s: %s", row.clip_id, row.note)
-    write_tsv(snakemake.output.manifest, manifest)
+    write_tsv(snakemake.output.manifest, manifest, exact=True)
     write_tsv(snakemake.output.excluded, excluded)

@@ -30,5 +30,5 @@ with rule_log(snakemake) as log:  # noqa: F821
     empty = [split for split in SPLITS if not (sheet["split"] == split).any()]
     if empty:
         raise InputError(f"split {', '.join(empty)}: no clip has both a file and usable labels; see {snakemake.output.excluded} for why")  # noqa: F821
-    write_tsv(snakemake.output.sheet, sheet)  # noqa: F821
+    write_tsv(snakemake.output.sheet, sheet, exact=True)  # noqa: F821
     write_tsv(snakemake.output.excluded, excluded)  # noqa: F821

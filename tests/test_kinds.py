@@ -105,14 +105,16 @@ def test_meld_labels_keep_text_speaker_and_dialogue(tmp_path):
     labels, reasons = meld.read_labels(tmp_path, {"splits": {}})
     assert list(labels["clip_id"]) == ["train_dia0_utt0", "train_dia0_utt1", "val_dia3_utt0", "test_row2"]
     first = labels.iloc[0]
-    assert (first["emotion"], first["sentiment"], first["utterance"], first["speaker"], first["dialogue_id"], first["start_time"]) == (
+    assert (first["emotion"], first["sentiment"], first["text"], first["speaker"], first["dialogue"], first["start_s"], first["end_s"]) == (
         "joy",
         "positive",
         "Oh, hi!",
         "Monica",
         "0",
-        "00:16:16,059",
+        16 * 60 + 16.059,
+        16 * 60 + 17.1,
     )
+    assert labels.loc[1, "start_s"] != labels.loc[1, "start_s"]  # "a" is no timestamp: NaN
     assert list(reasons) == [
         "",
         "invalid labels: emotion 'rage' is not one of neutral, joy, surprise, anger, sadness, disgust, fear",

@@ -98,6 +98,7 @@ def test_touching_a_library_module_reruns_exactly_the_rules_that_import_it(workf
     for rule in ("logmel", "mfcc", "spectrograms", "rawwave"):
         assert {shard for r, shard in jobs if r == rule} == shards
     downstream = {"embed", "mfcc_length", "train", "train_sklearn", "evaluate", "cam", "plot_dataset", "plot_training", "plot_predictions", "summary", "all"}
+    downstream |= {"exclusions"}  # excluded.tsv reads every cache's failures
     assert rules_of(jobs) == {"logmel", "mfcc", "spectrograms", "rawwave"} | downstream
     # the dry run says why: each of those jobs' reason names the module
     reasons = [line for line in why.splitlines() if line.strip().startswith("reason: Updated input files")]
@@ -197,7 +198,8 @@ def test_changing_n_mfcc_reruns_the_mfcc_stage_and_its_readers_only(workflow):
     (workflow / "n_mfcc_13.yaml").write_text("mfcc:\n  n_mfcc: 13\n")
     jobs = planned_jobs(workflow, "--configfile", "config.yaml", "n_mfcc_13.yaml")
     assert {shard for rule, shard in jobs if rule == "mfcc"} == {f"{i:03d}" for i in range(N_SHARDS)}
-    assert rules_of(jobs) == {"mfcc", "mfcc_length", "train", "evaluate", "plot_dataset", "plot_training", "plot_predictions", "summary", "all"}
+    expected = {"mfcc", "mfcc_length", "train", "evaluate", "plot_dataset", "plot_training", "plot_predictions", "exclusions", "summary", "all"}
+    assert rules_of(jobs) == expected  # excluded.tsv reads every cache's failures
     # fusion is the one model that reads MFCCs; the sample clips figure shows them
     assert {model for rule, model in jobs if rule in ("train", "evaluate", "plot_training", "plot_predictions")} == {"fusion"}
     assert not rules_of(jobs) & {"wav", "frames", "logmel", "spectrograms", "rawwave", "embed", "probe"}
@@ -239,4 +241,4 @@ def test_adding_five_clips_reruns_only_the_shards_that_receive_them(workflow):
     assert {shard for _, shard in shard_jobs} == receiving
     for rule in ("probe", "wav", "logmel", "mfcc", "spectrograms", "rawwave", "frames", "embed"):
         assert {shard for r, shard in shard_jobs if r == rule} == receiving, rule
-    assert {"manifest", "train"} <= rules_of(jobs)
+    assert {"sheet", "manifest", "exclusions", "train"} <= rules_of(jobs)

@@ -56,13 +56,13 @@ def test_every_generated_clip_is_in_the_sheet_and_the_manifest(kind_run):
         row = by_path.loc[f"results/synthetic_{kind}/raw/{item.relpath}"]
         if kind == "meld":
             assert row["clip_id"] == item.clip_id and row["split"] == item.split
-            assert (row["emotion"], row["sentiment"], row["speaker"], row["utterance"]) == (item.emotion, item.sentiment, item.speaker, item.text)
+            assert (row["emotion"], row["sentiment"], row["speaker"], row["text"]) == (item.emotion, item.sentiment, item.speaker, item.text)
         else:
             labelled = item.table == "train.csv"
             assert row["file"] == item.relpath and (row["split"] == "predict") != labelled, (item, row.to_dict())
             assert (row["emotion"] == item.emotion) if labelled else pd.isna(row["emotion"]), (item, row.to_dict())
     if kind == "meld":
-        assert any("’" in text for text in sheet.loc[sheet["split"] == "test", "utterance"])  # cp1252 \x92, read back
+        assert any("’" in text for text in sheet.loc[sheet["split"] == "test", "text"])  # cp1252 \x92, read back
         assert set(sheet["split"]) == {"train", "val", "test"}
     else:
         counts = sheet[sheet["split"] != "predict"].groupby(["split", "emotion"]).size()

@@ -49,10 +49,12 @@ def write_json(path: str | os.PathLike, obj: object) -> None:
         tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
-def write_tsv(path: str | os.PathLike, frame: pd.DataFrame) -> None:
-    """Write a data frame as a tab-separated file without the index."""
+def write_tsv(path: str | os.PathLike, frame: pd.DataFrame, *, exact: bool = False) -> None:
+    """Write a data frame as a tab-separated file without the index: numbers to 6 significant
+    digits for reading, or `exact` (each float as its shortest exact repr) for a table that later
+    stages compute from, such as labels and times in the clip sheet and the manifest."""
     with atomic_path(path) as tmp:
-        frame.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+        frame.to_csv(tmp, sep="\t", index=False, float_format=None if exact else "%.6g")
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:

@@ -26,17 +26,19 @@ CSV_COLUMNS = ["Sr No.", "Utterance", "Speaker", "Emotion", "Sentiment", "Dialog
 SHEET_NAMES = {
     "Emotion": "emotion",
     "Sentiment": "sentiment",
-    "Utterance": "utterance",
+    "Utterance": "text",
     "Speaker": "speaker",
-    "Dialogue_ID": "dialogue_id",
+    "Dialogue_ID": "dialogue",
     "Utterance_ID": "utterance_id",
     "Season": "season",
     "Episode": "episode",
-    "StartTime": "start_time",
-    "EndTime": "end_time",
+    "StartTime": "start_s",
+    "EndTime": "end_s",
     "Sr No.": "sr_no",
 }
-"""CSV column -> sheet column (labels first, then metadata)."""
+"""CSV column -> sheet column (labels first, then metadata named as DESIGN.md's clip sheet names them;
+StartTime and EndTime, ``hh:mm:ss,mmm`` in the episode, become seconds)."""
+_TIMESTAMP = re.compile(r"^\s*(\d+):(\d{2}):(\d{2})[,.](\d{1,3})\s*$")
 _UTTERANCE = re.compile(r"^dia(\d+)_utt(\d+)\.mp4$", re.IGNORECASE)
 
 
@@ -126,12 +128,22 @@ def read_labels(root: Path, dataset: dict) -> tuple[pd.DataFrame, pd.Series]:
         dialogue, utterance = (pd.to_numeric(frame[c], errors="coerce") for c in ("Dialogue_ID", "Utterance_ID"))
         ids = [clip_id(split, int(d), int(u)) if d == d and u == u else f"{split}_row{i + 2}" for i, (d, u) in enumerate(zip(dialogue, utterance))]
         frame = frame.rename(columns=SHEET_NAMES)[list(SHEET_NAMES.values())]
+        frame["start_s"], frame["end_s"] = frame["start_s"].map(seconds), frame["end_s"].map(seconds)
         frame["emotion"], frame["sentiment"] = frame["emotion"].str.strip().str.lower(), frame["sentiment"].str.strip().str.lower()
         frames.append(frame.assign(clip_id=ids, split=split, source=where["annotations"], bad_id=dialogue.isna() | utterance.isna()))
     labels = pd.concat(frames, ignore_index=True)
     reasons = pd.Series([_reason(row) for row in labels.itertuples()])
     labels = labels.drop(columns=["bad_id"])
     return labels[["clip_id", "split", "source", *SHEET_NAMES.values()]], reasons
+
+
+def seconds(timestamp: str) -> float:
+    """MELD's ``hh:mm:ss,mmm`` in seconds (NaN when it is not one)."""
+    match = _TIMESTAMP.match(timestamp)
+    if match is None:
+        return float("nan")
+    hours, minutes, secs, millis = match.groups()
+    return int(hours) * 3600 + int(minutes) * 60 + int(secs) + int(millis.ljust(3, "0")) / 1000
 
 
 def _reason(row) -> str:
