@@ -15,6 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from impressions import LABELS
 
 BATCHSIZE = 1000
@@ -320,3 +322,27 @@ def planted_chalearn(root: Path, *, seed: int = 0) -> list[Planted]:
         content = {label: {f"{clip_id}.mp4": rng.random() for clip_id in ids} for label in LABELS}
         (root / name).write_bytes(py2_pickle(content, protocol=2))
     return planted
+
+
+def median_pitch(signal: np.ndarray, rate: int, *, fmin: float = 60.0, fmax: float = 600.0, frame: int = 1024, hop: int = 256) -> float:
+    """Median f0 over the loud frames (the syllables), by autocorrelation in numpy: the shortest lag
+    whose autocorrelation (normalised, the window's divided out) is within 10% of the best in [rate / fmax, rate / fmin].
+    (librosa's YIN runs through numba, which can crash in a process that has loaded TensorFlow.)"""
+    window = np.hanning(frame)
+    frames = np.lib.stride_tricks.sliding_window_view(signal, frame)[::hop] * window
+    taper = np.fft.irfft(np.abs(np.fft.rfft(window, n=2 * frame)) ** 2)[:frame]
+    taper = taper / taper[0]  # the window's own autocorrelation, divided out (Boersma 1993)
+    rms = np.sqrt(np.mean(frames**2, axis=1))
+    low, high = int(rate / fmax), int(rate / fmin)
+    f0 = []
+    for windowed in frames[rms > 0.5 * rms.max()]:
+        spectrum = np.fft.rfft(windowed, n=2 * frame)
+        correlation = np.fft.irfft(np.abs(spectrum) ** 2)[:frame]
+        correlation = correlation / correlation[0] / np.maximum(taper, 1e-3)
+        lags = correlation[low : high + 1]
+        best = int(np.flatnonzero(lags >= 0.9 * lags.max())[0]) + low
+        if 0 < best < len(correlation) - 1:  # parabolic interpolation around the peak
+            a, b, c = correlation[best - 1 : best + 2]
+            best = best + 0.5 * (a - c) / (a - 2 * b + c) if a - 2 * b + c else best
+        f0.append(rate / best)
+    return float(np.median(f0))
