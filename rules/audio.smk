@@ -16,7 +16,7 @@ rule wav:
         "../envs/media.yaml"
     threads: 2
     params:
-        sample_rate=config["audio"]["sample_rate"],
+        sample_rate=setting("audio", "sample_rate"),
     script:
         "../scripts/wav.py"
 
@@ -52,7 +52,7 @@ rule mfcc:
     conda:
         "../envs/features.yaml"
     params:
-        mfcc=config["mfcc"],
+        mfcc=setting("mfcc"),
     script:
         "../scripts/mfcc.py"
 
@@ -83,7 +83,7 @@ rule spectrograms:
     conda:
         "../envs/features.yaml"
     params:
-        spectrogram=config["spectrogram"],
+        spectrogram=setting("spectrogram"),
     script:
         "../scripts/spectrograms.py"
 
@@ -102,6 +102,6 @@ rule rawwave:
     conda:
         "../envs/features.yaml"
     params:
-        rawwave=config["rawwave"],
+        rawwave=setting("rawwave"),
     script:
         "../scripts/rawwave.py"

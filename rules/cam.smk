@@ -1,4 +1,4 @@
-# Class activation maps: where in the spectrogram (or in time) each CAM model heard each trait.
+# Class activation maps: where in the spectrogram (or in time) each CAM model heard each trait or class.
 
 
 rule cam:
@@ -6,24 +6,22 @@ rule cam:
         unpack(cam_inputs),
         code=model_code("cam.py"),
     output:
-        **{
-            f"gallery_{trait}": report(
-                f"results/{{dataset}}/cam/{{cam_model}}/gallery_{trait}.png",
-                caption="../report/cam_gallery.rst",
-                category="4. CAM maps",
-                subcategory="{cam_model}",
-                labels={"model": "{cam_model}", "figure": f"gallery: {trait}"},
-            )
-            for trait in TRAITS
-        },
+        galleries=report(
+            directory("results/{dataset}/cam/{cam_model}/galleries"),
+            patterns=["{output}.png"],
+            caption="../report/cam_gallery.rst",
+            category="{dataset}",
+            subcategory="4. CAM maps",
+            labels={"model": "{cam_model}", "figure": "gallery: {output}"},
+        ),
         maps="results/{dataset}/cam/{cam_model}/cams.h5",
         localisation="results/{dataset}/cam/{cam_model}/localisation.json",
         profiles=report(
             "results/{dataset}/cam/{cam_model}/profiles.png",
             caption="../report/cam_profiles.rst",
-            category="4. CAM maps",
-            subcategory="{cam_model}",
-            labels={"model": "{cam_model}", "figure": "profiles: all traits"},
+            category="{dataset}",
+            subcategory="4. CAM maps",
+            labels={"model": "{cam_model}", "figure": "profiles: every output"},
         ),
     log:
         "results/{dataset}/logs/cam/{cam_model}.log",
@@ -35,6 +33,7 @@ rule cam:
     params:
         settings=model_params,
         entry=model_entry,
-        cam=config["cam"],
+        cam=setting("cam"),
+        task=task_params,
     script:
         "../scripts/cam.py"

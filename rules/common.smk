@@ -1,5 +1,6 @@
 # Config validation, the clip list and its shards, and the input functions of every rule.
 
+import re
 import sys
 from pathlib import Path
 
@@ -10,115 +11,94 @@ validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)  # rule scripts import the package through the link scripts/impressions
 
-from impressions import SPLITS, TRAITS  # noqa: E402
-from impressions.data import clips as ds, kinds  # noqa: E402
-from impressions.io.errors import InputError  # noqa: E402
+from impressions import SPLITS  # noqa: E402
+from impressions.data import plan  # noqa: E402
 from impressions.io.provenance import library_modules  # noqa: E402
 from impressions.models import registry  # noqa: E402
 
-DATASET = config["dataset"]["name"]
-KIND = config["dataset"]["kind"]
-ADAPTER = kinds.adapter(KIND)
-SYNTHETIC = config["synthetic"]["enabled"]
-GENERATOR = kinds.generator(KIND) if SYNTHETIC else None
-SHARDS = [ds.shard_name(i) for i in range(config["dataset"]["n_shards"])]
-ENABLED = registry.enabled(config["models"])  # unknown names and bad settings are refused here
-MODELS = [spec.name for spec in ENABLED]
-KERAS_MODELS = [spec.name for spec in ENABLED if spec.framework == "keras"]
-SKLEARN_MODELS = [spec.name for spec in ENABLED if spec.framework == "sklearn"]
-CAMS = [spec.name for spec in ENABLED if spec.cam is not None]
+DATASETS = {}
+"""Every dataset of the run by name: its merged settings, files, shards, task and models."""
+for dataset_config in plan.dataset_configs(config):
+    validate(dataset_config, schema="../schemas/config.schema.yaml", set_default=True)
+    DATASETS[dataset_config["dataset"]["name"]] = plan.DatasetPlan(dataset_config)
+
+
+def union(attribute):
+    """The names (models, CAM models, ...) that any dataset of the run has, in a stable order."""
+    return list(dict.fromkeys(name for dataset in DATASETS.values() for name in getattr(dataset, attribute)))
+
+
+def one_of(names):
+    """A wildcard constraint matching exactly these names (none: nothing)."""
+    return "|".join(re.escape(name) for name in names) or "(?!)"
 
 
 wildcard_constraints:
-    dataset=DATASET,
+    dataset=one_of(DATASETS),
     shard=r"\d{3}",
-    model="|".join(MODELS),
-    keras_model="|".join(KERAS_MODELS) or "none",
-    sklearn_model="|".join(SKLEARN_MODELS) or "none",
-    cam_model="|".join(CAMS) or "none",
+    model=one_of(union("models")),
+    keras_model=one_of(union("keras_models")),
+    sklearn_model=one_of(union("sklearn_models")),
+    cam_model=one_of(union("cams")),
     split="|".join(SPLITS),
+    label_figure="trait_distributions|class_distribution",
+    prediction_figure="predicted_vs_true|confusion_matrix",
 
 
-def dataset_root():
-    """Where the clips are: generated under results/ for the synthetic dataset, else the user's folder."""
-    return f"results/{DATASET}/raw" if SYNTHETIC else config["dataset"]["root"]
+def dataset(wildcards):
+    """The dataset of a job, by its `dataset` wildcard."""
+    return DATASETS[wildcards.dataset]
 
 
-def dataset_settings():
-    """The `dataset` section as the kind's adapter reads it (a generated dataset: as generated)."""
-    if not SYNTHETIC:
-        return config["dataset"]
-    generated = GENERATOR.DATASET
-    return {**config["dataset"], **generated, "table": {**config["dataset"]["table"], **generated.get("table", {})}}
+def setting(*keys):
+    """A param: a section (or a key in it) of the config of the job's dataset."""
+
+    def value(wildcards):
+        chosen = dataset(wildcards).config
+        for key in keys:
+            chosen = chosen[key]
+        return chosen
+
+    return value
 
 
-def synthetic_params():
-    """The generator's settings: `synthetic` (First Impressions) or its kind's sub-section, with the seed."""
-    section = config["synthetic"]
-    return section if KIND == "chalearn" else {"seed": section["seed"], **section[KIND]}
+def task_params(wildcards):
+    """The dataset's task as plain values (a param: changing it reruns every job that reads it)."""
+    return dataset(wildcards).task.describe()
 
 
-def find_clips():
-    """Every file of the dataset (planned by the generator, or found in the user's folders), as a
-    Listing of clips and other files; a missing folder or label file stops here, before any job."""
-    if SYNTHETIC:
-        planned = [(clip.split, clip.relpath) for clip in GENERATOR.plan(synthetic_params())]
-        return kinds.listing(KIND, dataset_root(), dataset_settings(), found=planned)
-    return kinds.listing(KIND, dataset_root(), dataset_settings())
+def dataset_models(attribute="models"):
+    """A param: the names of the dataset's models (or keras_models, cams)."""
 
+    def names(wildcards):
+        return getattr(dataset(wildcards), attribute)
 
-LISTING = find_clips()
-CLIPS_BY_SHARD = ds.clips_by_shard(LISTING.clips, config["dataset"]["n_shards"])
-HAS_VIDEO = kinds.has_video(LISTING.clips)
-FAMILIES = ["logmel", "mfcc", "spectrogram", "rawwave", "vggish", *(["frames"] if HAS_VIDEO else [])]
-"""The per-shard cache families this dataset's modalities allow (no frames for audio files)."""
-
-
-def check_models():
-    """Refuse, in one line, a model the dataset cannot feed: video without video, traits without traits."""
-    labels = ADAPTER.label_columns(dataset_settings())
-    for spec in ENABLED:
-        if "frames" in spec.families and not HAS_VIDEO:
-            raise InputError(f"models.enabled: {spec.name} needs video, and dataset {DATASET} ({KIND}) has none; remove it from models.enabled")
-        if not set(TRAITS) <= set(labels):
-            raise InputError(
-                f"models.enabled: {spec.name} learns the Big Five traits, and dataset {DATASET} ({KIND}) has labels {', '.join(labels)}; "
-                "set models.enabled: [] (its caches are built all the same)"
-            )
-
-
-check_models()
-
-
-def synthetic_outputs():
-    """Every file the synthetic generator writes; ground_truth.json (first) marks its folder."""
-    files = [f"{dataset_root()}/{relpath}" for relpath in GENERATOR.output_files(synthetic_params())]
-    truth = f"{dataset_root()}/ground_truth.json"
-    return [truth, *(f for f in files if f != truth)]
+    return names
 
 
 def label_files(wildcards):
     """The dataset's label files (annotation pickles, MELD CSVs, tables)."""
-    return [f"{dataset_root()}/{relpath}" for relpath in ADAPTER.label_files(dataset_settings())]
+    return dataset(wildcards).label_files()
 
 
 def listed_files(wildcards):
     """Every file found (clip id, split, path) and every other file (split, path, reason): a param of
     the sheet, so that a file added or removed rebuilds it."""
+    listing = dataset(wildcards).listing
     return {
-        "clips": [[clip.clip_id, clip.split, clip.path] for clip in LISTING.clips],
-        "skipped": [[skipped.split, skipped.path, skipped.reason] for skipped in LISTING.skipped],
+        "clips": [[clip.clip_id, clip.split, clip.path] for clip in listing.clips],
+        "skipped": [[skipped.split, skipped.path, skipped.reason] for skipped in listing.skipped],
     }
 
 
 def shard_videos(wildcards):
     """The media files of one shard: touching one reruns only its shard's jobs."""
-    return [clip.path for clip in CLIPS_BY_SHARD[wildcards.shard]]
+    return [clip.path for clip in dataset(wildcards).clips_by_shard[wildcards.shard]]
 
 
 def shard_clips(wildcards):
     """Clip id, split and path of each clip of one shard (a param: membership changes rerun the shard)."""
-    return [[clip.clip_id, clip.split, clip.path] for clip in CLIPS_BY_SHARD[wildcards.shard]]
+    return [[clip.clip_id, clip.split, clip.path] for clip in dataset(wildcards).clips_by_shard[wildcards.shard]]
 
 
 def code(rule_script):
@@ -130,9 +110,34 @@ def per_shard(pattern):
     """Expand a per-shard path over every shard of the dataset."""
 
     def paths(wildcards):
-        return expand(pattern, dataset=wildcards.dataset, shard=SHARDS)
+        return expand(pattern, dataset=wildcards.dataset, shard=dataset(wildcards).shards)
 
     return paths
+
+
+def every_cache(wildcards):
+    """Every shard cache of every family the dataset's modalities allow."""
+    chosen = dataset(wildcards)
+    return expand("results/{dataset}/features/{family}/{shard}.h5", dataset=chosen.name, family=chosen.families, shard=chosen.shards)
+
+
+def first_shard(pattern):
+    """A per-shard path of the dataset's first shard."""
+
+    def path(wildcards):
+        return expand(pattern, dataset=wildcards.dataset, shard=dataset(wildcards).shards[0])[0]
+
+    return path
+
+
+def video_caches(wildcards):
+    """The frame caches, for a dataset with video (none for audio files)."""
+    return per_shard("results/{dataset}/features/frames/{shard}.h5")(wildcards) if dataset(wildcards).has_video else []
+
+
+def text_caches(wildcards):
+    """The text family's caches, all written by one job (its TF-IDF is fitted on every training text)."""
+    return per_shard("results/{dataset}/features/text/{shard}.h5")(wildcards)
 
 
 def vggish_checkpoint_files(wildcards):
@@ -174,67 +179,112 @@ def model_entry(wildcards):
 def model_inputs(wildcards):
     """What a model trains on: the manifest, the shard caches of every family it reads, and
     the MFCC length (where its instances read it) or the model it starts from (CAM fine-tuning)."""
-    name = model_name(wildcards)
+    name, chosen = model_name(wildcards), dataset(wildcards)
     inputs = {"manifest": f"results/{wildcards.dataset}/manifest.tsv"}
     for family in registry.spec(name).families:
-        inputs[family] = expand("results/{dataset}/features/{family}/{shard}.h5", dataset=wildcards.dataset, family=family, shard=SHARDS)
+        inputs[family] = expand("results/{dataset}/features/{family}/{shard}.h5", dataset=wildcards.dataset, family=family, shard=chosen.shards)
     if "mfcc_length" in registry.spec(name).input_settings:
         inputs["mfcc_length"] = f"results/{wildcards.dataset}/features/mfcc_length.json"
-    if config["models"][name].get("init_from"):
-        inputs["init_model"] = f"results/{wildcards.dataset}/models/{config['models'][name]['init_from']}/model.keras"
+    if chosen.config["models"][name].get("init_from"):
+        inputs["init_model"] = f"results/{wildcards.dataset}/models/{chosen.config['models'][name]['init_from']}/model.keras"
     return inputs
 
 
 def model_params(wildcards):
-    """A model's settings from config (a param: changing them retrains only that model)."""
-    return config["models"][model_name(wildcards)]
+    """A model's settings from its dataset's config (a param: changing them retrains only that
+    model), with the VGGish head's ``pooling: auto`` resolved against the dataset's shortest clips."""
+    chosen = dataset(wildcards).config
+    settings = dict(chosen["models"][model_name(wildcards)])
+    if settings.get("pooling") == "auto":
+        settings["pooling"] = "flatten" if chosen["dataset"]["min_duration_s"] >= settings["seconds"] else "mean_std"
+    return settings
 
 
 def cam_inputs(wildcards):
     """A CAM model, its predictions (to rank clips), the caches it reads, and (a model whose maps
     are over time only) the wavs whose envelope its maps are drawn over."""
-    name, root = wildcards.cam_model, f"results/{wildcards.dataset}"
+    name, root, shards = wildcards.cam_model, f"results/{wildcards.dataset}", dataset(wildcards).shards
     spec = registry.spec(name)
     (family,) = spec.families
     return {
         "model": f"{root}/models/{name}/model.keras",
         "predictions": expand("{root}/models/{name}/predictions_{split}.csv", root=root, name=name, split=SPLITS),
         "manifest": f"{root}/manifest.tsv",
-        "caches": expand("{root}/features/{family}/{shard}.h5", root=root, family=family, shard=SHARDS),
-        "wav": expand("{root}/wav/{shard}", root=root, shard=SHARDS) if not spec.cam.spectrogram else [],
+        "caches": expand("{root}/features/{family}/{shard}.h5", root=root, family=family, shard=shards),
+        "wav": expand("{root}/wav/{shard}", root=root, shard=shards) if not spec.cam.spectrogram else [],
         "ground_truth": ground_truth(wildcards),
     }
 
 
+def task_outputs(wildcards):
+    """A model's outputs: a target (regression) or a class per unit; CAM galleries are drawn per output."""
+    return list(dataset(wildcards).task.outputs)
+
+
+def task_figures(chosen):
+    """The names (plots/<name>.png) of the figures a dataset's task decides: the labels per split,
+    each model's test predictions and the comparison of all models (classification only)."""
+    if chosen.task.classification:
+        return {"labels": "class_distribution", "predictions": "confusion_matrix", "models": ["class_f1"]}
+    return {"labels": "trait_distributions", "predictions": "predicted_vs_true", "models": []}
+
+
+def figure_label(wildcard, suffix=""):
+    """Report labels of a figure named by a wildcard: the model (where there is one) and the name in words."""
+
+    def labels(wildcards):
+        shown = {"figure": wildcards.get(wildcard).replace("_", " ") + suffix}
+        return {"model": wildcards.get("model"), **shown} if wildcards.get("model") else shown
+
+    return labels
+
+
 def summary_figures(wildcards):
     """Every figure of the run: the summary page embeds them and the report needs them built."""
-    root = f"results/{wildcards.dataset}"
+    root, chosen = f"results/{wildcards.dataset}", dataset(wildcards)
+    names = task_figures(chosen)
     return {
-        "data_figures": [f"{root}/plots/trait_distributions.png", f"{root}/plots/sample_clips.png"],
-        "training_figures": expand("{root}/plots/{model}/training_curves.png", root=root, model=KERAS_MODELS),
-        "prediction_figures": expand("{root}/plots/{model}/predicted_vs_true.png", root=root, model=MODELS),
-        "cam_profiles": expand("{root}/cam/{model}/profiles.png", root=root, model=CAMS),
-        "cam_galleries": expand("{root}/cam/{model}/gallery_{trait}.png", root=root, model=CAMS, trait=TRAITS),
+        "data_figures": [f"{root}/plots/{names['labels']}.png", f"{root}/plots/sample_clips.png"],
+        "training_figures": expand("{root}/plots/{model}/training_curves.png", root=root, model=chosen.keras_models),
+        "prediction_figures": expand("{root}/plots/{model}/{name}.png", root=root, model=chosen.models, name=names["predictions"]),
+        "model_figures": expand("{root}/plots/{name}.png", root=root, name=names["models"]),
+        "cam_profiles": expand("{root}/cam/{model}/profiles.png", root=root, model=chosen.cams),
+        "cam_galleries": expand("{root}/cam/{model}/galleries", root=root, model=chosen.cams),
     }
 
 
+def cam_files(name):
+    """One file (localisation.json, ...) of each of the dataset's CAM models."""
+
+    def paths(wildcards):
+        return expand("results/{dataset}/cam/{cam_model}/{name}", dataset=wildcards.dataset, cam_model=dataset(wildcards).cams, name=name)
+
+    return paths
+
+
 def metrics_of_all_models(wildcards):
-    return expand("results/{dataset}/models/{model}/metrics.json", dataset=wildcards.dataset, model=MODELS)
+    return expand("results/{dataset}/models/{model}/metrics.json", dataset=wildcards.dataset, model=dataset(wildcards).models)
+
+
+def predictions_of_all_models(wildcards):
+    return expand("results/{dataset}/models/{model}/predictions_predict.csv", dataset=wildcards.dataset, model=dataset(wildcards).models)
 
 
 def ground_truth(wildcards):
-    return [f"{dataset_root()}/ground_truth.json"] if SYNTHETIC else []
+    chosen = dataset(wildcards)
+    return [f"{chosen.root}/ground_truth.json"] if chosen.synthetic else []
 
 
 def final_outputs():
-    """What `snakemake` builds by default: the summaries (and through them every figure and model, when
-    models are enabled), the exclusions, every cache the dataset's modalities allow."""
-    summaries = expand("results/{dataset}/summary{ext}", dataset=DATASET, ext=[".md", ".tsv", ".html", "_tables.html"]) if MODELS else []
-    return [
-        *summaries,
-        *expand("results/{dataset}/models/{model}/metrics.json", dataset=DATASET, model=MODELS),
-        f"results/{DATASET}/excluded.tsv",
-        *expand("results/{dataset}/features/{family}/{shard}.h5", dataset=DATASET, family=FAMILIES, shard=SHARDS),
-        f"results/{DATASET}/features/mfcc_length.json",
-        *expand("results/{dataset}/cam/{cam_model}/localisation.json", dataset=DATASET, cam_model=CAMS),
-    ]
+    """What `snakemake` builds by default, for every dataset: the summaries (and through them every
+    figure and model, when models are enabled), the exclusions, every cache its modalities allow."""
+    outputs = []
+    for name, chosen in DATASETS.items():
+        root = f"results/{name}"
+        outputs += expand("{root}/summary{ext}", root=root, ext=[".md", ".tsv", ".html", "_tables.html"]) if chosen.models else []
+        outputs += expand("{root}/models/{model}/metrics.json", root=root, model=chosen.models)
+        outputs += [f"{root}/excluded.tsv", *([f"{root}/submission.csv"] if chosen.models and chosen.adapter.PREDICTS else [])]
+        outputs += expand("{root}/features/{family}/{shard}.h5", root=root, family=chosen.families, shard=chosen.shards)
+        outputs += [f"{root}/features/mfcc_length.json"]
+        outputs += expand("{root}/cam/{cam_model}/localisation.json", root=root, cam_model=chosen.cams)
+    return outputs

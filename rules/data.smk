@@ -2,19 +2,21 @@
 # manifest, and excluded.tsv (every file and label left out, and why).
 
 
-if SYNTHETIC:
+for generated in (chosen for chosen in DATASETS.values() if chosen.synthetic):
 
-    rule synthesize:
+    rule:
+        name:
+            f"synthesize_{generated.name}"
         output:
-            synthetic_outputs(),
+            generated.synthetic_outputs(),
         log:
-            f"results/{DATASET}/logs/synthesize.log",
+            f"results/{generated.name}/logs/synthesize.log",
         conda:
             "../envs/media.yaml"
         threads: 4
         params:
-            kind=KIND,
-            synthetic=synthetic_params(),
+            kind=generated.kind,
+            synthetic=generated.synthetic_params(),
         script:
             "../scripts/synthesize.py"
 
@@ -31,9 +33,9 @@ rule sheet:
     conda:
         "../envs/media.yaml"
     params:
-        kind=KIND,
-        root=dataset_root(),
-        dataset=dataset_settings(),
+        kind=lambda wildcards: dataset(wildcards).kind,
+        root=lambda wildcards: dataset(wildcards).root,
+        dataset=lambda wildcards: dataset(wildcards).settings(),
         files=listed_files,
     script:
         "../scripts/sheet.py"
@@ -51,7 +53,7 @@ rule probe:
         "../envs/media.yaml"
     params:
         clips=shard_clips,
-        min_duration_s=config["dataset"]["min_duration_s"],
+        min_duration_s=setting("dataset", "min_duration_s"),
     script:
         "../scripts/probe.py"
 
@@ -78,7 +80,7 @@ rule exclusions:
         manifest="results/{dataset}/manifest.tsv",
         sheet="results/{dataset}/exclusions/sheet.tsv",
         media="results/{dataset}/exclusions/media.tsv",
-        caches=expand("results/{{dataset}}/features/{family}/{shard}.h5", family=FAMILIES, shard=SHARDS),
+        caches=every_cache,
         code=code("exclusions.py"),
     output:
         "results/{dataset}/excluded.tsv",
@@ -87,6 +89,6 @@ rule exclusions:
     conda:
         "../envs/media.yaml"
     params:
-        n_shards=config["dataset"]["n_shards"],
+        n_shards=setting("dataset", "n_shards"),
     script:
         "../scripts/exclusions.py"

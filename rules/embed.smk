@@ -34,6 +34,6 @@ rule embed:
         "../envs/tensorflow.yaml"
     threads: 2
     params:
-        vggish=config["vggish"],
+        vggish=setting("vggish"),
     script:
         "../scripts/embed.py"

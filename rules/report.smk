@@ -1,33 +1,53 @@
-# Figures and the summary a researcher reads; `snakemake --report results/report.html` gathers them.
+# Figures and the summary a researcher reads; `snakemake --report results/report.html` gathers them,
+# one category per dataset. The task decides some figure names (task_figures) and what the captions
+# explain (they read the job's task param).
 
 
-rule plot_dataset:
+rule plot_labels:
     input:
         manifest="results/{dataset}/manifest.tsv",
-        frames=per_shard("results/{dataset}/features/frames/{shard}.h5"),
-        mfcc=per_shard("results/{dataset}/features/mfcc/{shard}.h5"),
-        code=code("plot_dataset.py"),
+        code=code("plot_labels.py"),
     output:
-        distributions=report(
-            "results/{dataset}/plots/trait_distributions.png",
-            caption="../report/trait_distributions.rst",
-            category="1. Data",
-            labels={"figure": "trait distributions"},
-        ),
-        samples=report(
-            "results/{dataset}/plots/sample_clips.png",
-            caption="../report/sample_clips.rst",
-            category="1. Data",
-            labels={"figure": "sample clips"},
+        report(
+            "results/{dataset}/plots/{label_figure}.png",
+            caption="../report/label_distributions.rst",
+            category="{dataset}",
+            subcategory="1. Data",
+            labels=figure_label("label_figure"),
         ),
     log:
-        "results/{dataset}/logs/plot_dataset.log",
+        "results/{dataset}/logs/plot_labels/{label_figure}.log",
     conda:
         "../envs/report.yaml"
     params:
-        sample_rate=config["audio"]["sample_rate"],
+        task=task_params,
     script:
-        "../scripts/plot_dataset.py"
+        "../scripts/plot_labels.py"
+
+
+rule plot_samples:
+    input:
+        manifest="results/{dataset}/manifest.tsv",
+        frames=video_caches,
+        mfcc=per_shard("results/{dataset}/features/mfcc/{shard}.h5"),
+        code=code("plot_samples.py"),
+    output:
+        report(
+            "results/{dataset}/plots/sample_clips.png",
+            caption="../report/sample_clips.rst",
+            category="{dataset}",
+            subcategory="1. Data",
+            labels={"figure": "sample clips"},
+        ),
+    log:
+        "results/{dataset}/logs/plot_samples.log",
+    conda:
+        "../envs/report.yaml"
+    params:
+        sample_rate=setting("audio", "sample_rate"),
+        task=task_params,
+    script:
+        "../scripts/plot_samples.py"
 
 
 rule plot_training:
@@ -38,8 +58,8 @@ rule plot_training:
         report(
             "results/{dataset}/plots/{keras_model}/training_curves.png",
             caption="../report/training_curves.rst",
-            category="2. Training",
-            subcategory="{keras_model}",
+            category="{dataset}",
+            subcategory="2. Training",
             labels={"model": "{keras_model}", "figure": "training curves"},
         ),
     log:
@@ -48,6 +68,7 @@ rule plot_training:
         "../envs/report.yaml"
     params:
         settings=model_params,
+        task=task_params,
     script:
         "../scripts/plot_training.py"
 
@@ -58,18 +79,42 @@ rule plot_predictions:
         code=code("plot_predictions.py"),
     output:
         report(
-            "results/{dataset}/plots/{model}/predicted_vs_true.png",
-            caption="../report/predicted_vs_true.rst",
-            category="3. Predictions",
-            subcategory="{model}",
-            labels={"model": "{model}", "figure": "predicted vs true (test)"},
+            "results/{dataset}/plots/{model}/{prediction_figure}.png",
+            caption="../report/test_predictions.rst",
+            category="{dataset}",
+            subcategory="3. Predictions",
+            labels=figure_label("prediction_figure", suffix=" (test)"),
         ),
     log:
-        "results/{dataset}/logs/plot_predictions/{model}.log",
+        "results/{dataset}/logs/plot_predictions/{model}_{prediction_figure}.log",
     conda:
         "../envs/report.yaml"
+    params:
+        task=task_params,
     script:
         "../scripts/plot_predictions.py"
+
+
+rule plot_class_f1:
+    input:
+        metrics=metrics_of_all_models,
+        code=code("plot_class_f1.py"),
+    output:
+        report(
+            "results/{dataset}/plots/class_f1.png",
+            caption="../report/class_f1.rst",
+            category="{dataset}",
+            subcategory="3. Predictions",
+            labels={"model": "all models", "figure": "F1 per class (test)"},
+        ),
+    log:
+        "results/{dataset}/logs/plot_class_f1.log",
+    conda:
+        "../envs/report.yaml"
+    params:
+        models=dataset_models(),
+    script:
+        "../scripts/plot_class_f1.py"
 
 
 rule summary:
@@ -77,9 +122,9 @@ rule summary:
         unpack(summary_figures),
         manifest="results/{dataset}/manifest.tsv",
         excluded="results/{dataset}/excluded.tsv",
-        embeddings=f"results/{{dataset}}/features/vggish/{SHARDS[0]}.h5",
+        embeddings=first_shard("results/{dataset}/features/vggish/{shard}.h5"),
         metrics=metrics_of_all_models,
-        localisation=expand("results/{{dataset}}/cam/{cam_model}/localisation.json", cam_model=CAMS),
+        localisation=cam_files("localisation.json"),
         ground_truth=ground_truth,
         code=code("summary.py"),
     output:
@@ -87,14 +132,16 @@ rule summary:
         table=report(
             "results/{dataset}/summary.tsv",
             caption="../report/summary_table.rst",
-            category="0. Comparison",
+            category="{dataset}",
+            subcategory="0. Comparison",
             labels={"table": "download: all models, every split (summary.tsv)"},
         ),
         html="results/{dataset}/summary.html",
         tables=report(
             "results/{dataset}/summary_tables.html",
             caption="../report/summary_tables.rst",
-            category="0. Comparison",
+            category="{dataset}",
+            subcategory="0. Comparison",
             labels={"table": "comparison of all models (test split), CAM localisation"},
         ),
     log:
@@ -102,8 +149,10 @@ rule summary:
     conda:
         "../envs/report.yaml"
     params:
-        models=MODELS,
-        cams=CAMS,
-        keras_models=KERAS_MODELS,
+        models=dataset_models(),
+        cams=dataset_models("cams"),
+        keras_models=dataset_models("keras_models"),
+        outputs=task_outputs,
+        task=task_params,
     script:
         "../scripts/summary.py"

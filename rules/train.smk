@@ -10,6 +10,7 @@ rule train:
         history="results/{dataset}/models/{keras_model}/history.csv",
         excluded="results/{dataset}/models/{keras_model}/excluded.tsv",
         predictions=expand("results/{{dataset}}/models/{{keras_model}}/predictions_{split}.csv", split=SPLITS),
+        predict="results/{dataset}/models/{keras_model}/predictions_predict.csv",
     log:
         "results/{dataset}/logs/train/{keras_model}.log",
     benchmark:
@@ -18,11 +19,12 @@ rule train:
         "../envs/tensorflow.yaml"
     threads: 2
     resources:
-        gpu=config["models"]["gpus"],
+        gpu=setting("models", "gpus"),
     params:
         settings=model_params,
         entry=model_entry,
-        seed=config["models"]["seed"],
+        seed=setting("models", "seed"),
+        task=task_params,
     script:
         "../scripts/train.py"
 
@@ -35,6 +37,7 @@ rule train_sklearn:
         model="results/{dataset}/models/{sklearn_model}/model.pkl",
         excluded="results/{dataset}/models/{sklearn_model}/excluded.tsv",
         predictions=expand("results/{{dataset}}/models/{{sklearn_model}}/predictions_{split}.csv", split=SPLITS),
+        predict="results/{dataset}/models/{sklearn_model}/predictions_predict.csv",
     log:
         "results/{dataset}/logs/train/{sklearn_model}.log",
     conda:
@@ -42,6 +45,7 @@ rule train_sklearn:
     params:
         settings=model_params,
         entry=model_entry,
+        task=task_params,
     script:
         "../scripts/train_sklearn.py"
 
@@ -57,5 +61,34 @@ rule evaluate:
         "results/{dataset}/logs/evaluate/{model}.log",
     conda:
         "../envs/report.yaml"
+    params:
+        task=task_params,
+        resampling=setting("evaluate"),
     script:
         "../scripts/evaluate.py"
+
+
+rule submission:
+    input:
+        predictions=predictions_of_all_models,
+        metrics=metrics_of_all_models,
+        sheet="results/{dataset}/clips.tsv",
+        code=code("submission.py"),
+    output:
+        report(
+            "results/{dataset}/submission.csv",
+            caption="../report/submission.rst",
+            category="{dataset}",
+            subcategory="3. Predictions",
+            labels={"table": "submission: the unlabelled clips, predicted"},
+        ),
+    log:
+        "results/{dataset}/logs/submission.log",
+    conda:
+        "../envs/report.yaml"
+    params:
+        models=dataset_models(),
+        task=task_params,
+        file_column=setting("dataset", "table", "path_column"),
+    script:
+        "../scripts/submission.py"

@@ -16,6 +16,6 @@ rule frames:
         "../envs/media.yaml"
     threads: 2
     params:
-        frames=config["frames"],
+        frames=setting("frames"),
     script:
         "../scripts/frames.py"

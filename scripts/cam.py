@@ -3,6 +3,7 @@
 from impressions.cam.stage import write_cams
 from impressions.data.ground_truth import read_ground_truth
 from impressions.io.runlog import rule_log
+from impressions.models.task import Task
 
 with rule_log(snakemake) as log:  # noqa: F821
     write_cams(
@@ -17,5 +18,6 @@ with rule_log(snakemake) as log:  # noqa: F821
         ground_truth=read_ground_truth(snakemake.input.ground_truth),
         outputs=snakemake.output,
         threads=snakemake.threads,
+        task=Task.from_params(snakemake.params.task),
         log=log.info,
     )

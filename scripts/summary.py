@@ -22,13 +22,15 @@ with rule_log(snakemake) as log:  # noqa: F821
         embedder = json.loads(h5.attrs["params"])["embedder"]
     metrics = {model: read_json(path) for model, path in zip(snakemake.params.models, snakemake.input.metrics)}
     localisations = {model: read_json(path) for model, path in zip(snakemake.params.cams, snakemake.input.localisation)}
-    galleries = {}  # model -> trait -> path, from the paths cam/<model>/gallery_<trait>.png
-    for path in map(Path, snakemake.input.cam_galleries):
-        galleries.setdefault(path.parent.name, {})[path.stem.removeprefix("gallery_")] = str(path.relative_to(root))
+    galleries = {  # model -> trait or class -> cam/<model>/galleries/<output>.png
+        model: {output: str((Path(folder) / f"{output}.png").relative_to(root)) for output in snakemake.params.outputs}
+        for model, folder in zip(snakemake.params.cams, snakemake.input.cam_galleries)
+    }
     figures = {
         "data": [str(Path(p).relative_to(root)) for p in snakemake.input.data_figures],
         "training": [str(Path(p).relative_to(root)) for p in snakemake.input.training_figures],
         "predictions": [str(Path(p).relative_to(root)) for p in snakemake.input.prediction_figures],
+        "models": [str(Path(p).relative_to(root)) for p in snakemake.input.get("model_figures", [])],
         "cam_profiles": {m: str(Path(p).relative_to(root)) for m, p in zip(snakemake.params.cams, snakemake.input.cam_profiles)},
         "cam_galleries": galleries,
     }

@@ -1,4 +1,4 @@
-"""Rule synthesize: generate the embedded synthetic dataset of the configured kind."""
+"""Rule synthesize_<dataset>: generate the embedded synthetic dataset of the configured kind."""
 
 from pathlib import Path
 

@@ -4,6 +4,7 @@ import json
 
 from impressions.io.runlog import rule_log
 from impressions.models import registry, train
+from impressions.models.task import Task
 
 with rule_log(snakemake) as log:  # noqa: F821 (snakemake is injected by the script directive)
     name = snakemake.wildcards.keras_model
@@ -20,5 +21,6 @@ with rule_log(snakemake) as log:  # noqa: F821 (snakemake is injected by the scr
         threads=snakemake.threads,
         outputs=snakemake.output,
         init_model=snakemake.input.get("init_model"),
+        task=Task.from_params(snakemake.params.task),
         log=log.info,
     )

@@ -3,6 +3,7 @@
 from impressions.io.runlog import rule_log
 from impressions.models import registry
 from impressions.models.sklearn_fit import train_sklearn
+from impressions.models.task import Task
 
 with rule_log(snakemake) as log:  # noqa: F821
     name = snakemake.wildcards.sklearn_model
@@ -12,5 +13,6 @@ with rule_log(snakemake) as log:  # noqa: F821
         caches={family: list(snakemake.input[family]) for family in registry.spec(name).families},
         settings=snakemake.params.settings,
         outputs=snakemake.output,
+        task=Task.from_params(snakemake.params.task),
         log=log.info,
     )

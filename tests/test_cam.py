@@ -26,6 +26,7 @@ from impressions.cam.stage import envelope
 from impressions.io.errors import InputError
 from impressions.models.metrics import prediction_table
 from impressions.models.registry import MODELS, build
+from impressions.models.task import Task
 
 CAM_MODELS = sorted(name for name, spec in MODELS.items() if spec.cam is not None)
 
@@ -42,10 +43,12 @@ def test_activation_maps_weight_each_feature_map_by_the_output_kernel():
     np.testing.assert_allclose(activation_maps(features, kernel), expected, atol=1e-12)
 
 
+@pytest.mark.parametrize("n_outputs", [len(TRAITS), 7])
 @pytest.mark.parametrize("name", CAM_MODELS)
-def test_clip_cam_satisfies_the_identity_and_covers_the_input(name):
-    model = build(name, seed=3, **SMALL[name])
-    model.get_layer("traits").set_weights([np.random.default_rng(1).normal(size=w.shape).astype(np.float32) for w in model.get_layer("traits").get_weights()])
+def test_clip_cam_satisfies_the_identity_and_covers_the_input(name, n_outputs):
+    """Five traits' scores, or seven classes' logits: each output's map averages to it."""
+    model = build(name, seed=3, n_outputs=n_outputs, **SMALL[name])
+    model.get_layer("outputs").set_weights([np.random.default_rng(1).normal(size=w.shape).astype(np.float32) for w in model.get_layer("outputs").get_weights()])
     kernel, bias = output_weights(model)
     instances = list(np.random.default_rng(2).normal(size=(3 if name == "clip_cam_cnn" else 1, *SHAPES[name])).astype(np.float32))
     cam_view = view(MODELS[name].cam, RAWWAVE_PARAMS if name == "rawwav_cam_cnn" else SPECTROGRAM_PARAMS)
@@ -54,10 +57,10 @@ def test_clip_cam_satisfies_the_identity_and_covers_the_input(name):
     np.testing.assert_allclose(cam.outputs, model.predict(np.stack(instances), verbose=0).mean(axis=0), atol=1e-5)
     time = len(instances) * SHAPES[name][0]
     if cam_view.spectrogram:
-        assert cam.display.shape == (time, 64) and cam.maps.shape == (time, 64, len(TRAITS))
+        assert cam.display.shape == (time, 64) and cam.maps.shape == (time, 64, n_outputs)
         np.testing.assert_array_equal(cam.display[-SHAPES[name][0] :], instances[-1])  # patches laid along time
     else:
-        assert cam.display.shape == SHAPES[name] and cam.maps.shape == (405, len(TRAITS))
+        assert cam.display.shape == SHAPES[name] and cam.maps.shape == (405, n_outputs)
 
 
 def test_identity_error_measures_the_gap_to_the_outputs():
@@ -96,6 +99,16 @@ def test_top_clips_are_distinct_ranked_best_first_with_ties_by_clip_id():
     assert len(top_clips(table, "openness", 20)) == 5
     with pytest.raises(ValueError, match="twice"):
         top_clips(pd.concat([table, table]), "openness", 3)
+
+
+def test_top_clips_of_a_class_are_ranked_by_its_probability_with_the_true_class_as_label():
+    task = Task("classification", ("emotion",), ("calm", "sad"))
+    probabilities = np.array([[0.9, 0.1], [0.3, 0.7], [0.4, 0.6], [0.2, 0.8]])
+    truth = np.eye(2)[[0, 1, 0, 1]]
+    table = prediction_table(["a", "b", "c", "d"], truth, probabilities, task).assign(split="test")
+    top = top_clips(table, "sad", 3, task)
+    assert list(top["clip_id"]) == ["d", "b", "c"] and list(top["prediction"]) == [0.8, 0.7, 0.6]
+    assert list(top["label"]) == ["sad", "sad", "calm"]
 
 
 def test_normalise_scales_to_the_unit_interval_and_keeps_a_flat_map_flat():

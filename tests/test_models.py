@@ -35,13 +35,13 @@ def small_fusion():
     return build("fusion", **SMALL_FUSION)
 
 
-@pytest.mark.parametrize("name", sorted(name for name, spec in MODELS.items() if spec.framework == "keras" and name != "fusion"))
+@pytest.mark.parametrize("name", sorted(name for name, spec in MODELS.items() if spec.framework == "keras" and not name.startswith("fusion")))
 def test_every_registered_model_builds_with_defaults_and_predicts_five_traits(name):
     model = build(name)
     assert model.name == name
     out = model(random_inputs(model, batch=2), training=False)
     assert tuple(out.shape) == (2, len(TRAITS))
-    assert model.get_layer("traits").units == len(TRAITS)
+    assert model.get_layer("outputs").units == len(TRAITS)
 
 
 def test_fusion_builds_with_defaults():
@@ -57,8 +57,8 @@ def test_fusion_builds_with_defaults():
 def test_cnn_layer_names_read_like_the_architecture(name, first):
     model = build(name)
     convs = [name for i in range(1, 5) for name in (f"conv{i}", f"pool{i}")]
-    assert [layer.name for layer in model.layers] == [first, "standardize", "add_channel", *convs, "flatten", "dense", "dropout", "traits"]
-    assert model.get_layer("traits").activation.__name__ == "sigmoid"
+    assert [layer.name for layer in model.layers] == [first, "standardize", "add_channel", *convs, "flatten", "dense", "dropout", "outputs"]
+    assert model.get_layer("outputs").activation.__name__ == "sigmoid"
 
 
 @pytest.mark.parametrize("name", CAM_MODELS)
@@ -66,9 +66,9 @@ def test_cam_models_end_in_an_unpooled_conv_then_gap_and_a_linear_output(name):
     model = build(name)
     names = [layer.name for layer in model.layers]
     last = f"conv{sum(n.startswith('conv') for n in names)}"
-    assert names[-3:] == [last, "gap", "traits"]
+    assert names[-3:] == [last, "gap", "outputs"]
     assert f"pool{last[4:]}" not in names and "standardize" in names
-    assert model.get_layer("traits").activation.__name__ == "linear"
+    assert model.get_layer("outputs").activation.__name__ == "linear"
     rank = 3 if name == "rawwav_cam_cnn" else 4
     assert len(model.get_layer(last).output.shape) == rank
 
@@ -84,7 +84,7 @@ def test_cam_mean_plus_bias_equals_the_prediction(name):
     x = random_inputs(model, batch=3, seed=1)
     last = [layer.name for layer in model.layers if layer.name.startswith("conv")][-1]
     maps = keras.Model(model.input, model.get_layer(last).output)(x).numpy().astype(np.float64)
-    kernel, bias = model.get_layer("traits").get_weights()
+    kernel, bias = model.get_layer("outputs").get_weights()
     cams = np.einsum("...k,kt->...t", maps, kernel.astype(np.float64))  # (batch, *space, traits)
     spatial_axes = tuple(range(1, cams.ndim - 1))
     np.testing.assert_allclose(cams.mean(axis=spatial_axes) + bias, model(x, training=False).numpy(), atol=1e-4)
@@ -133,17 +133,32 @@ def test_standardize_adapts_to_one_scalar_mean_and_variance():
 
 
 def test_output_activation_is_configurable_and_checked():
-    assert build("vggish_head", output_activation="linear").get_layer("traits").activation.__name__ == "linear"
-    assert build("clip_cam_cnn", output_activation="sigmoid").get_layer("traits").activation.__name__ == "sigmoid"
+    assert build("vggish_head", output_activation="linear").get_layer("outputs").activation.__name__ == "linear"
+    assert build("clip_cam_cnn", output_activation="sigmoid").get_layer("outputs").activation.__name__ == "sigmoid"
     with pytest.raises(InputError, match="output_activation='tanh'.*'sigmoid', 'linear'"):
         build("clip_cnn", output_activation="tanh")
+
+
+@pytest.mark.parametrize("name", sorted(name for name, spec in MODELS.items() if spec.framework == "keras"))
+def test_every_model_ends_in_one_unit_per_class_when_asked(name):
+    model = build(name, n_outputs=7, **(SMALL_FUSION if name.startswith("fusion") else {}))
+    assert tuple(model(random_inputs(model, batch=2), training=False).shape) == (2, 7)
+
+
+def test_fusion_with_text_reads_a_third_input_that_changes_its_output():
+    model = build("fusion", text_dim=12, n_outputs=3, dropout=0.0, **SMALL_FUSION)
+    assert sorted(model.input) == ["frames", "mfcc", "text"] and model.get_layer("text_dense").units == 64
+    model.get_layer("outputs").set_weights([np.random.default_rng(0).normal(size=w.shape).astype(np.float32) for w in model.get_layer("outputs").get_weights()])
+    inputs = random_inputs(model, batch=2)
+    other = {**inputs, "text": np.random.default_rng(9).uniform(size=(2, 12)).astype(np.float32)}
+    assert not np.allclose(model(inputs, training=False), model(other, training=False))
 
 
 @pytest.mark.parametrize(("audio", "temporal"), [("blstm", "gru"), ("conv1d_lstm", "max"), ("conv2d", "max")])
 def test_fusion_audio_and_temporal_options_build_and_run(audio, temporal):
     model = build("fusion", audio=audio, temporal=temporal, **SMALL_FUSION)
     names = {layer.name for layer in model.layers}
-    assert {"mfcc_standardize", "audio_dense", "visual_crop", "visual_backbone", "visual_pool", "concat", "fusion_dense", "traits"} <= names
+    assert {"mfcc_standardize", "audio_dense", "visual_crop", "visual_backbone", "visual_pool", "concat", "fusion_dense", "outputs"} <= names
     out = model(random_inputs(model, batch=2), training=False).numpy()
     assert out.shape == (2, len(TRAITS)) and np.isfinite(out).all()
 

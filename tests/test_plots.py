@@ -243,3 +243,133 @@ def test_pick_samples_spans_the_training_annotations_lowest_middle_highest():
     assert pick_samples(table) == ["c1", "c0", "c2"]  # means 0.1, 0.5, 0.9 among the train clips
     assert pick_samples(table.head(2)) == ["c1", "c0"]
     assert pick_samples(table[table["split"] == "test"], n=1) == ["c5"]  # no train clip: any split
+
+
+# --- classification ---------------------------------------------------------------------------
+
+from impressions.models.metrics import evaluate  # noqa: E402
+from impressions.models.task import Task  # noqa: E402
+from impressions.report.plots import class_distribution, class_f1, confusion_matrices  # noqa: E402
+
+EMOTION = Task("classification", ("emotion",), ("neutral", "happy", "sad", "angry"), "weighted_f1", "balanced")
+
+
+def class_manifest():
+    labels = {"train": ["neutral"] * 5 + ["happy"] * 3 + ["sad"] * 2, "val": ["neutral", "happy", "happy"], "test": ["sad", "neutral"]}
+    rows = [{"clip_id": f"{split}{i}", "split": split, "emotion": label} for split, values in labels.items() for i, label in enumerate(values)]
+    return pd.DataFrame(rows + [{"clip_id": "p0", "split": "predict", "emotion": np.nan}])
+
+
+def class_predictions(true, pred, task=EMOTION, split="test"):
+    eye = np.eye(len(task.classes))
+    return prediction_table([f"{split}{i}" for i in range(len(true))], eye[task.class_index(true)], 0.1 + 0.6 * eye[task.class_index(pred)], task)
+
+
+TRUE = ["neutral", "neutral", "neutral", "happy", "sad", "sad"]
+PRED = ["neutral", "neutral", "happy", "happy", "sad", "neutral"]
+
+
+def class_metrics(noise_clip=0):
+    predictions = {split: class_predictions(TRUE, PRED, split=split) for split in ("train", "val", "test")}
+    wrong = list(PRED)
+    wrong[noise_clip] = "angry"
+    predictions["test"] = class_predictions(TRUE, wrong)
+    ceiling = pd.DataFrame(
+        np.eye(4)[EMOTION.class_index(TRUE * 3)], index=[f"{s}{i}" for s in ("train", "val", "test") for i in range(6)], columns=EMOTION.classes
+    )
+    return evaluate(predictions, task=EMOTION, ceiling=ceiling)
+
+
+def history_classification(val_f1):
+    epochs = np.arange(1, len(val_f1) + 1)
+    return pd.DataFrame(
+        {
+            "epoch": epochs,
+            "accuracy": 0.5 + 0.05 * epochs,
+            "loss": 1.0 / epochs,
+            "val_accuracy": 0.4 + 0.01 * epochs,
+            "val_loss": 1.2 / epochs,
+            "val_weighted_f1": val_f1,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: class_distribution(class_manifest(), EMOTION),
+        lambda: confusion_matrices(class_predictions(TRUE, PRED), EMOTION, "knn"),
+        lambda: class_f1({"knn": class_metrics(), "clip_cnn": class_metrics(1)}),
+        lambda: sample_clips([{**sample("a", "train"), "frames": None, "labels": {"emotion": "sad"}, "classes": list(EMOTION.classes)}]),
+        lambda: training_curves(history_classification([0.3, 0.5, 0.4]), "clip_cnn", "cross-entropy loss", EMOTION),
+    ],
+)
+def test_classification_figures_are_readable_at_report_width(make):
+    test_figures_are_readable_at_report_width(make)
+
+
+def test_class_distribution_counts_each_class_per_split_without_the_unlabelled_clips():
+    fig = class_distribution(class_manifest(), EMOTION)
+    counts, shares = data_axes(fig)
+    heights = [bar.get_height() for bar in counts.patches]
+    assert heights == [5, 3, 2, 0, 1, 2, 0, 0, 1, 0, 1, 0]  # train, val, test bars, each in class order; the predict clip left out
+    assert [bar.get_height() for bar in shares.patches][:4] == pytest.approx([0.5, 0.3, 0.2, 0.0])
+    assert [t.get_text() for t in counts.get_xticklabels()] == list(EMOTION.classes) and counts.get_xlabel() == "emotion"
+    assert [t.get_text() for t in shares.get_legend().get_texts()] == ["train (n=10)", "val (n=3)", "test (n=2)"]
+    assert "15 clips, 1 unlabelled clip left out" in fig.get_suptitle()
+    with pytest.raises(ValueError, match="unknown split.*'dev'"):
+        class_distribution(class_manifest().replace({"split": {"val": "dev"}}), EMOTION)
+
+
+def test_confusion_matrices_show_counts_and_rows_normalised_by_the_true_class():
+    fig = confusion_matrices(class_predictions(TRUE, PRED), EMOTION, "knn", "test")
+    counts, normalized = data_axes(fig)
+    expected = np.array([[2, 1, 0, 0], [0, 1, 0, 0], [1, 0, 1, 0], [0, 0, 0, 0]])  # true by row: neutral, happy, sad, angry
+    np.testing.assert_array_equal(counts.get_images()[0].get_array(), expected)
+    np.testing.assert_allclose(normalized.get_images()[0].get_array(), [[2 / 3, 1 / 3, 0, 0], [0, 1, 0, 0], [0.5, 0, 0.5, 0], [0, 0, 0, 0]])
+    assert [t.get_text() for t in counts.texts][:4] == ["2", "1", "0", "0"] and [t.get_text() for t in normalized.texts][:2] == ["0.67", "0.33"]
+    assert (counts.get_xlabel(), counts.get_ylabel()) == ("predicted emotion", "true emotion")
+    assert "knn" in fig.get_suptitle() and "6 clips" in fig.get_suptitle() and "accuracy 0.667" in fig.get_suptitle()
+
+
+def test_class_f1_draws_every_models_f1_per_class_and_the_yardsticks():
+    metrics = {"knn": class_metrics(), "clip_cnn": class_metrics(1)}
+    fig = class_f1(metrics)
+    (ax,) = data_axes(fig)
+    heights = [bar.get_height() for bar in ax.patches]
+    for i, name in enumerate(metrics):
+        per_class = metrics[name]["splits"]["test"]["model"]["per_class"]
+        assert heights[4 * i : 4 * i + 4] == pytest.approx([per_class[c]["f1"] for c in EMOTION.classes])
+    prior, bayes = ax.collections
+    assert bayes.get_label() == "Bayes classifier" and [seg[0][1] for seg in bayes.get_segments()] == pytest.approx([1, 1, 1, 0])
+    assert prior.get_label() == "class-prior guess"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["neutral\n(n=3)", "happy\n(n=1)", "sad\n(n=2)", "angry\n(n=0)"]
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["knn", "clip_cnn", "class-prior guess", "Bayes classifier"]
+
+
+def test_sample_clips_without_video_have_no_frames_and_mark_the_class():
+    fig = sample_clips([{**sample("a", "train"), "frames": None, "labels": {"emotion": "sad"}, "classes": list(EMOTION.classes)}])
+    (row,) = fig.subfigs
+    axes = {ax.get_label(): ax for ax in row.axes}
+    assert set(axes) == {"mfcc", "classes", "<colorbar>"}
+    assert [bar.get_width() for bar in axes["classes"].patches] == [0.0, 0.0, 1.0, 0.0]
+    assert axes["classes"].get_ylabel() == "emotion" and axes["classes"].get_title() == "annotation: sad"
+    assert "a (train)" in axes["mfcc"].get_title() and "frames" not in fig.get_suptitle()
+
+
+def test_pick_samples_of_a_classification_takes_the_first_clip_of_the_most_frequent_classes():
+    manifest = class_manifest().sample(frac=1.0, random_state=0)
+    assert pick_samples(manifest, task=EMOTION) == ["train0", "train5", "train8"]  # neutral (5), happy (3), sad (2)
+    assert pick_samples(manifest, n=1, task=EMOTION) == ["train0"]
+
+
+def test_training_curves_of_a_classification_mark_the_best_epoch_of_the_tasks_metric():
+    fig = training_curves(history_classification([0.3, 0.5, 0.4]), "clip_cnn", "cross-entropy loss", EMOTION)
+    loss, metric = data_axes(fig)
+    assert loss.get_ylabel() == "cross-entropy loss" and metric.get_ylabel() == "accuracy, weighted_f1"
+    assert [list(line.get_xdata()) for line in metric.get_lines() if line.get_linestyle() == "--"] == [[2, 2]]
+    (clips,) = [line for line in metric.get_lines() if line.get_label() == "validation clips: weighted_f1"]
+    assert list(clips.get_ydata()) == [0.3, 0.5, 0.4]
+    with pytest.raises(ValueError, match="val_weighted_f1"):
+        training_curves(history_classification([0.3]).drop(columns="val_weighted_f1"), "clip_cnn", task=EMOTION)

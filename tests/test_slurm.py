@@ -252,7 +252,7 @@ def test_every_job_ran_as_a_slurm_job_of_the_profile(slurm_run):
     jobs = slurm_run.jobs
     assert jobs, "no sbatch submission in Snakemake's output"
     assert all(job.info.get("JobState") == "COMPLETED" for job in jobs), slurm_run.table()
-    for rule in ("synthesize", "manifest", "train", "evaluate", "summary"):
+    for rule in (f"synthesize_{DATASET}", "manifest", "train", "evaluate", "summary"):
         assert any(job.rule == rule for job in jobs), f"no SLURM job of rule {rule}:\n{slurm_run.table()}"
     # The per-shard rules ran in shard groups, never as jobs of their own.
     assert not [job.label for job in jobs if job.rule in shard_rules()], slurm_run.table()
@@ -328,6 +328,6 @@ def test_slurm_outputs_equal_the_local_outputs(slurm_run, local_run):
             expected, got = pd.read_csv(csv), pd.read_csv(remote / "models" / model.name / csv.name)
             assert list(got.columns) == list(expected.columns) and list(got["clip_id"]) == list(expected["clip_id"])
             values = [c for c in expected.columns if c != "clip_id"]
-            np.testing.assert_allclose(got[values].to_numpy(), expected[values].to_numpy(), rtol=0, atol=1e-6)
+            np.testing.assert_allclose(got[values].to_numpy(float), expected[values].to_numpy(float), rtol=0, atol=1e-6)
             identical = csv.read_bytes() == (remote / "models" / model.name / csv.name).read_bytes()
             print(f"{model.name}/{csv.name}: {'byte-identical' if identical else 'equal within 1e-6'}")

@@ -97,7 +97,7 @@ def test_touching_a_library_module_reruns_exactly_the_rules_that_import_it(workf
     # audio_stage.py is imported by the scripts of logmel, mfcc, spectrograms and rawwave
     for rule in ("logmel", "mfcc", "spectrograms", "rawwave"):
         assert {shard for r, shard in jobs if r == rule} == shards
-    downstream = {"embed", "mfcc_length", "train", "train_sklearn", "evaluate", "cam", "plot_dataset", "plot_training", "plot_predictions", "summary", "all"}
+    downstream = {"embed", "mfcc_length", "train", "train_sklearn", "evaluate", "cam", "plot_samples", "plot_training", "plot_predictions", "summary", "all"}
     downstream |= {"exclusions"}  # excluded.tsv reads every cache's failures
     assert rules_of(jobs) == {"logmel", "mfcc", "spectrograms", "rawwave"} | downstream
     # the dry run says why: each of those jobs' reason names the module
@@ -150,13 +150,13 @@ def test_editing_one_registry_entry_reruns_only_that_models_jobs(workflow):
     assert nothing_to_do(workflow)
 
 
-RIDGE_BUILDER = """from sklearn.linear_model import Ridge
+RIDGE_BUILDER = """from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 
-def ridge(*, alpha=1.0):
-    return make_pipeline(StandardScaler(), Ridge(alpha=alpha))
+def ridge(*, alpha=1.0, classification=False):
+    return make_pipeline(StandardScaler(), LogisticRegression(C=1 / alpha) if classification else Ridge(alpha=alpha))
 """
 KNN_ENTRY = 'ModelSpec("knn", "sklearn", "knn.knn", ("vggish",), instances.windows, exclusion_reason="no VGGish embedding"),'
 
@@ -198,7 +198,7 @@ def test_changing_n_mfcc_reruns_the_mfcc_stage_and_its_readers_only(workflow):
     (workflow / "n_mfcc_13.yaml").write_text("mfcc:\n  n_mfcc: 13\n")
     jobs = planned_jobs(workflow, "--configfile", "config.yaml", "n_mfcc_13.yaml")
     assert {shard for rule, shard in jobs if rule == "mfcc"} == {f"{i:03d}" for i in range(N_SHARDS)}
-    expected = {"mfcc", "mfcc_length", "train", "evaluate", "plot_dataset", "plot_training", "plot_predictions", "exclusions", "summary", "all"}
+    expected = {"mfcc", "mfcc_length", "train", "evaluate", "plot_samples", "plot_training", "plot_predictions", "exclusions", "summary", "all"}
     assert rules_of(jobs) == expected  # excluded.tsv reads every cache's failures
     # fusion is the one model that reads MFCCs; the sample clips figure shows them
     assert {model for rule, model in jobs if rule in ("train", "evaluate", "plot_training", "plot_predictions")} == {"fusion"}

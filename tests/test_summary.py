@@ -113,7 +113,7 @@ def page_inputs(metrics, pretrained=False, localisations=None):
         "training": [f"plots/{m}/training_curves.png" for m in metrics if m != "knn"],
         "predictions": [f"plots/{m}/predicted_vs_true.png" for m in metrics],
         "cam_profiles": {m: f"cam/{m}/profiles.png" for m in localisations},
-        "cam_galleries": {m: {t: f"cam/{m}/gallery_{t}.png" for t in TRAITS} for m in localisations},
+        "cam_galleries": {m: {t: f"cam/{m}/galleries/{t}.png" for t in TRAITS} for m in localisations},
     }
     return dict(
         dataset="demo",
@@ -141,7 +141,7 @@ def test_pretrained_run_has_no_warning_and_the_cam_section_shows_the_hidden_trai
     text = to_markdown(blocks(**page_inputs(metrics, pretrained=True, localisations={"summary_cam_cnn": LOCALISATION})))
     assert "WARNING" not in text and "TF Hub model x" in text
     assert "| summary_cam_cnn | neuroticism | 0.300 (0.100) / 0.125 |" in text
-    assert "(cam/summary_cam_cnn/gallery_neuroticism.png)" in text and "(cam/summary_cam_cnn/profiles.png)" in text
+    assert "(cam/summary_cam_cnn/galleries/neuroticism.png)" in text and "(cam/summary_cam_cnn/profiles.png)" in text
 
 
 def test_html_embeds_every_image_and_escapes_text(metrics, tmp_path):
@@ -167,3 +167,102 @@ def test_page_without_figures_keeps_text_and_tables(metrics):
     assert "<img" not in to_html(kept, "/nonexistent") and [b for b in kept if b[0] != "h2"] == [b for b in page if b[0] not in ("image", "h2")]
     headings = [content for kind, content in kept if kind == "h2"]
     assert "Class activation maps: where the traits were heard" in headings and "Data" not in headings and "Training curves" not in headings
+
+
+# --- classification ---------------------------------------------------------------------------
+
+from impressions.models.task import Task  # noqa: E402
+from impressions.report.summary import class_f1_table  # noqa: E402
+
+EMOTION = Task("classification", ("emotion",), ("neutral", "happy", "sad"), "macro_f1", "balanced")
+TRUTH = ["neutral"] * 4 + ["happy"] * 2 + ["sad"] * 2
+
+
+def class_model(wrong: int, seed: int = 0) -> dict:
+    """metrics.json content of a classifier that gets `wrong` of every split's eight clips wrong (as "sad")."""
+    rng = np.random.default_rng(seed)
+    eye, predictions, posterior = np.eye(3), {}, {}
+    for split in SPLITS:
+        ids = [f"{split}{i}" for i in range(len(TRUTH))]
+        guess = list(TRUTH)
+        for i in rng.choice(6, size=wrong, replace=False):  # among the neutral and happy clips
+            guess[i] = "sad"
+        predictions[split] = prediction_table(ids, eye[EMOTION.class_index(TRUTH)], 0.2 + 0.6 * eye[EMOTION.class_index(guess)], EMOTION)
+        posterior |= {clip: eye[EMOTION.class_index([c])[0]] for clip, c in zip(ids, TRUTH)}
+    return evaluate(predictions, task=EMOTION, ceiling=pd.DataFrame.from_dict(posterior, orient="index", columns=list(EMOTION.classes)))
+
+
+@pytest.fixture
+def class_metrics():
+    return {"knn": class_model(4), "clip_cnn": class_model(1), "fusion": class_model(2)}
+
+
+YARDSTICK_ROWS = ["majority class (train)", "class-prior guess (train frequencies)", "Bayes classifier (ground truth)"]
+
+
+def test_classification_comparison_is_sorted_by_the_tasks_metric_and_ends_with_the_yardsticks(class_metrics):
+    table = comparison(class_metrics)
+    assert list(table.index) == ["clip_cnn", "fusion", "knn", *YARDSTICK_ROWS]
+    assert list(table.columns) == ["clips", "accuracy", "balanced accuracy", "weighted F1", "macro F1"]
+    assert list(table["macro F1"].iloc[:3]) == sorted(table["macro F1"].iloc[:3], reverse=True)
+    test = class_metrics["fusion"]["splits"]["test"]
+    assert table.loc["fusion", "weighted F1"] == test["model"]["weighted_f1"] and table.loc["fusion", "clips"] == 8
+    assert table.loc["clip_cnn", "accuracy"] == pytest.approx(7 / 8)
+    assert table.loc["majority class (train)", "accuracy"] == pytest.approx(0.5)  # neutral, half the clips
+    assert table.loc["class-prior guess (train frequencies)", "accuracy"] == pytest.approx(0.5 * 0.5 + 0.25 * 0.25 * 2)
+    assert table.loc["Bayes classifier (ground truth)", "macro F1"] == pytest.approx(1.0)
+
+
+def test_classification_comparison_follows_another_metric(class_metrics):
+    metrics = {name: {**m, "task": {**m["task"], "metric": "accuracy"}} for name, m in class_metrics.items()}
+    metrics["knn"]["splits"]["test"]["model"]["accuracy"] = 1.0  # now the best by accuracy, still the worst by macro F1
+    assert list(comparison(metrics).index[:3]) == ["knn", "clip_cnn", "fusion"]
+
+
+def test_class_f1_table_and_summary_table_of_a_classification(class_metrics):
+    f1 = class_f1_table(class_metrics)
+    assert list(f1.columns) == ["neutral (n=4)", "happy (n=2)", "sad (n=2)"]
+    assert list(f1.index) == ["clip_cnn", "fusion", "knn", *YARDSTICK_ROWS]
+    assert f1.loc["knn", "sad (n=2)"] == class_metrics["knn"]["splits"]["test"]["model"]["per_class"]["sad"]["f1"]
+    assert f1.loc["majority class (train)", "happy (n=2)"] == 0.0
+    table = summary_table(class_metrics)
+    assert len(table) == len(SPLITS) * (len(class_metrics) + 3)
+    assert {"accuracy", "balanced_accuracy", "weighted_f1", "macro_f1", "f1_sad", "precision_happy", "recall_neutral"} <= set(table.columns)
+    row = table[(table["split"] == "val") & (table["model"] == "Bayes classifier (ground truth)")].iloc[0]
+    assert row["accuracy"] == 1.0 and row["n_clips"] == 8
+
+
+def class_page_inputs(metrics, localisations=None):
+    inputs = page_inputs(metrics, pretrained=True, localisations=localisations)
+    inputs["manifest"] = pd.DataFrame(
+        {"clip_id": ["a", "b", "c", "d"], "split": ["train", "train", "test", "predict"], "emotion": ["sad", "happy", "sad", None]}
+    )
+    inputs["figures"] |= {
+        "data": ["plots/class_distribution.png", "plots/sample_clips.png"],
+        "predictions": [f"plots/{m}/confusion_matrix.png" for m in metrics],
+        "models": ["plots/class_f1.png"],
+        "cam_galleries": {m: {c: f"cam/{m}/galleries/{c}.png" for c in EMOTION.classes} for m in inputs["localisations"]},
+    }
+    return inputs
+
+
+def test_classification_page_shows_the_class_tables_and_embeds_the_confusion_matrices_and_class_f1(class_metrics, tmp_path):
+    localisation = {"model": "clip_cnn", "hidden_band": None, "traits": {c: {"time_mass": 0.3, "time_share": 0.2, "peak_time_s": 1.0} for c in EMOTION.classes}}
+    page = blocks(**class_page_inputs(class_metrics, {"clip_cnn": localisation}))
+    text = to_markdown(page)
+    assert "## Clips per class (emotion)" in text and "| train | 0 | 1 | 1 |" in text and "| test | 0 | 0 | 1 |" in text
+    assert text.index("| clip_cnn |") < text.index("| fusion |") < text.index("| knn |") < text.index("| majority class (train) |")
+    assert "| Bayes classifier (ground truth) | 8 | 1.0000 | 1.0000 | 1.0000 | 1.0000 |" in text
+    assert "Models are sorted by macro F1" in text and "(neutral) for every clip" in text
+    assert "## Test split: F1 per class" in text and "| neutral (n=4) | happy (n=2) | sad (n=2) |" in text
+    assert "## Macro F1 per split" in text and "1-MAE" not in text
+    assert "Class activation maps: where the classes were heard" in text
+    per_class = class_metrics["clip_cnn"]["splits"]["test"]["model"]["per_class"]
+    best = max(EMOTION.classes, key=lambda c: per_class[c]["f1"])
+    assert f"(cam/clip_cnn/galleries/{best}.png)" in text and text.count("(cam/clip_cnn/galleries/") == 1  # its best class on test by F1
+    assert "![knn: confusion matrix](plots/knn/confusion_matrix.png)" in text and "![F1 per class of every model (test split)](plots/class_f1.png)" in text
+    images = [content[0] for kind, content in page if kind == "image"]
+    for relpath in images:
+        (tmp_path / relpath).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relpath).write_bytes(PNG)
+    assert to_html(page, tmp_path).count("src='data:image/png;base64,") == len(images) == 2 + 2 + 2 + 3 + 1

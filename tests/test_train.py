@@ -4,9 +4,13 @@ import pandas as pd
 import pytest
 
 from impressions import SPLITS, TRAITS
-from impressions.io.cache import write_cache
+from impressions.io.cache import CacheReader, write_cache
 from impressions.models.registry import build
-from impressions.models.train import TargetScale, one_minus_mae, start_at_train_mean, train_model
+from impressions.models.sklearn_fit import train_sklearn
+from impressions.models.task import Task
+from impressions.models.train import TargetScale, one_minus_mae, softmax, start_at_train_mean, train_model
+
+CLASSES = ("calm", "happy", "sad")
 
 
 def test_target_scale_round_trip_and_statistics_from_train():
@@ -107,3 +111,104 @@ def test_standardised_targets_with_a_sigmoid_output_are_refused(tmp_path):
             outputs=Outputs(tmp_path),
             log=lambda _: None,
         )
+
+
+@pytest.mark.parametrize("weights", ["none", "balanced"])
+def test_classification_starts_as_the_class_prior_the_loss_sees(weights):
+    task = Task("classification", ("emotion",), CLASSES, class_weights=weights)
+    model = build("vggish_head", input_dim=8, hidden_units=8, dropout=0.0, output_activation="linear", n_outputs=3, seed=0)
+    y = np.eye(3, dtype=np.float32)[[0] * 6 + [1] * 3 + [2]]
+    start_at_train_mean(model, y, classification=True, weights=task.weights(y))
+    probabilities = softmax(model.predict(np.random.default_rng(0).normal(size=(4, 8)).astype(np.float32), verbose=0))
+    expected = [0.6, 0.3, 0.1] if weights == "none" else [1 / 3] * 3
+    np.testing.assert_allclose(probabilities, np.tile(expected, (4, 1)), atol=1e-5)
+
+
+def separable_clips(tmp_path, n=240, windows=3):
+    """Clips of three classes, each class's embeddings around its own centre; class 0 is most of train."""
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(3, 128)) * 2
+    labels = np.concatenate([np.repeat([0, 0, 0, 1, 2], n // 5), rng.integers(3, size=n - n // 5 * 5)])
+    rows, embeddings = [], []
+    for i, label in enumerate(labels):
+        embeddings.append((centres[label] + rng.normal(size=(windows, 128))).astype(np.float32))
+        split = "train" if i % 5 < 3 else "val" if i % 5 == 3 else "test"
+        rows.append({"clip_id": f"c{i:03d}", "split": split, "shard": "000", "emotion": CLASSES[label]})
+    rows = pd.DataFrame(rows)
+    write_cache(tmp_path / "000.h5", list(rows["clip_id"]), {"embeddings": embeddings}, {})
+    rows.to_csv(tmp_path / "manifest.tsv", sep="\t", index=False)
+    return rows
+
+
+def test_the_head_learns_a_separable_problem_and_keeps_its_best_validation_epoch(tmp_path):
+    rows = separable_clips(tmp_path)
+    task = Task("classification", ("emotion",), CLASSES, metric="weighted_f1", class_weights="balanced")
+    settings = {
+        "seconds": 5,
+        "pooling": "mean_std",
+        "hidden_units": 16,
+        "dropout": 0.0,
+        "output_activation": "sigmoid",  # a regression setting: classification learns logits whatever it says
+        "loss": "mae",
+        "standardize_targets": False,
+        "learning_rate": 0.003,
+        "batch_size": 16,
+        "max_epochs": 12,
+        "patience": 4,
+        "shuffle_buffer": 64,
+    }
+    outputs = Outputs(tmp_path)
+    train_model(
+        "vggish_head",
+        manifest=tmp_path / "manifest.tsv",
+        caches={"vggish": [str(tmp_path / "000.h5")]},
+        settings=settings,
+        seed=0,
+        threads=2,
+        outputs=outputs,
+        task=task,
+        log=lambda _: None,
+    )
+    test = pd.read_csv(outputs.predictions[2])
+    assert list(test.columns) == ["clip_id", "emotion_true", "emotion_pred", "p_calm", "p_happy", "p_sad"]
+    np.testing.assert_allclose(test[["p_calm", "p_happy", "p_sad"]].sum(axis=1), 1.0, atol=1e-5)
+    assert (test["emotion_true"] == rows.set_index("clip_id").loc[test["clip_id"], "emotion"].to_numpy()).all()
+    assert (test["emotion_pred"] == test["emotion_true"]).mean() > 0.9
+    history = pd.read_csv(outputs.history)
+    assert {"loss", "accuracy", "val_loss", "val_weighted_f1"} <= set(history.columns)
+    val = pd.read_csv(outputs.predictions[1])
+    counts = {c: ((val["emotion_true"] == c) & (val["emotion_pred"] == c)).sum() for c in CLASSES}
+    support = {c: (val["emotion_true"] == c).sum() for c in CLASSES}
+    predicted = {c: (val["emotion_pred"] == c).sum() for c in CLASSES}
+    f1 = {c: 2 * counts[c] / (support[c] + predicted[c]) if support[c] + predicted[c] else 0.0 for c in CLASSES}
+    weighted = sum(f1[c] * support[c] for c in CLASSES) / len(val)
+    assert weighted == pytest.approx(history["val_weighted_f1"].max(), abs=1e-9)  # the saved weights are the best epoch's
+
+
+def test_knn_classifies_by_the_mean_of_its_windows_votes_with_a_column_for_every_class(tmp_path):
+    rows = separable_clips(tmp_path, n=60, windows=2)
+    rows.loc[rows["emotion"] == "sad", "split"] = "test"  # a class absent from training
+    rows.to_csv(tmp_path / "manifest.tsv", sep="\t", index=False)
+    task = Task("classification", ("emotion",), CLASSES)
+    outputs = Outputs(tmp_path)
+    train_sklearn(
+        "knn",
+        manifest=tmp_path / "manifest.tsv",
+        caches={"vggish": [str(tmp_path / "000.h5")]},
+        settings={"n_neighbors": 1, "weights": "uniform"},
+        outputs=outputs,
+        task=task,
+        log=lambda _: None,
+    )
+    test = pd.read_csv(outputs.predictions[2]).set_index("clip_id")
+    assert (test["p_sad"] == 0).all()
+    with CacheReader(tmp_path / "000.h5") as cache:
+        windows = {clip: cache.get("embeddings", clip) for clip in rows["clip_id"]}
+    train = rows[rows["split"] == "train"]
+    x = np.concatenate([windows[c] for c in train["clip_id"]])
+    y = np.concatenate([[CLASSES.index(e)] * len(windows[c]) for c, e in zip(train["clip_id"], train["emotion"])])
+    mean, sd = x.mean(axis=0), x.std(axis=0)
+    for clip in test.index:
+        distances = (((windows[clip] - mean) / sd)[:, None, :] - ((x - mean) / sd)[None]) ** 2
+        votes = np.eye(3)[y[distances.sum(axis=2).argmin(axis=1)]].mean(axis=0)  # 1-NN per window, averaged over the clip's
+        np.testing.assert_allclose(test.loc[clip, ["p_calm", "p_happy", "p_sad"]].to_numpy(float), votes, atol=1e-6)

@@ -176,9 +176,9 @@ def test_trained_cam_models_satisfy_the_cam_identity_on_cached_inputs(run, model
     from impressions.cam.stage import IDENTITY_TOLERANCE
 
     trained = keras.saving.load_model(run / "models" / model / "model.keras", compile=False)
-    tolerance = IDENTITY_TOLERANCE[trained.get_layer("traits").dtype_policy.compute_dtype]  # float16 if trained on a GPU
+    tolerance = IDENTITY_TOLERANCE[trained.get_layer("outputs").dtype_policy.compute_dtype]  # float16 if trained on a GPU
     maps_and_output = keras.Model(trained.inputs, [trained.get_layer("gap").input, trained.output])
-    kernel, bias = trained.get_layer("traits").get_weights()
+    kernel, bias = trained.get_layer("outputs").get_weights()
     manifest = read_manifest(run / "manifest.tsv").set_index("clip_id")
     family, feature = CAM_INPUTS[model]
     with h5py.File(run / "cam" / model / "cams.h5", "r") as h5:
@@ -205,7 +205,7 @@ def test_trained_cam_models_satisfy_the_cam_identity_on_cached_inputs(run, model
     localisation = json.loads((run / "cam" / model / "localisation.json").read_text())
     assert localisation["hidden_band"]["trait"] == "neuroticism" and set(localisation["traits"]) == set(TRAITS)
     for trait in TRAITS:
-        image = plt.imread(run / "cam" / model / f"gallery_{trait}.png")
+        image = plt.imread(run / "cam" / model / "galleries" / f"{trait}.png")
         assert image.shape[0] > 300 and image.shape[1] > 1000
 
 
@@ -226,7 +226,7 @@ def figures(run: Path) -> list[Path]:
         *(run / "plots" / m / "training_curves.png" for m in MODELS if m != "knn"),
         *(run / "plots" / m / "predicted_vs_true.png" for m in MODELS),
         *(run / "cam" / m / "profiles.png" for m in CAM_INPUTS),
-        *(run / "cam" / m / f"gallery_{t}.png" for m in CAM_INPUTS for t in TRAITS),
+        *(run / "cam" / m / "galleries" / f"{t}.png" for m in CAM_INPUTS for t in TRAITS),
     ]
 
 
@@ -250,7 +250,7 @@ def test_summary_html_embeds_every_figure(run):
     for figure in (
         run / "plots" / "sample_clips.png",
         run / "plots" / "fusion" / "predicted_vs_true.png",
-        run / "cam" / "summary_cam_cnn" / "gallery_neuroticism.png",
+        run / "cam" / "summary_cam_cnn" / "galleries" / "neuroticism.png",
     ):
         assert base64.b64encode(figure.read_bytes()).decode() in text, figure
     assert "src='plots/" not in text and "src='cam/" not in text
@@ -284,7 +284,7 @@ def test_changing_one_clip_reruns_only_its_shard(run, planned):
     assert shard_jobs == {shard_of(clip.clip_id, N_SHARDS)}
     for rule in ("probe", "wav", "logmel", "mfcc", "spectrograms", "rawwave", "frames", "embed", "manifest", "train", "train_sklearn", "summary"):
         assert f"rule {rule}:" in output, rule
-    assert "rule synthesize:" not in output
+    assert "rule synthesize_" not in output
 
 
 def test_same_inputs_give_the_same_caches(run):

@@ -1,9 +1,12 @@
 """End to end on the two other dataset kinds' embedded examples (MELD layout, audio table): the
-sheet, the manifest and every cache their modalities allow, checked against the generators' plans."""
+sheet, the manifest and every cache their modalities allow, checked against the generators' plans,
+and the classification task through a model of each framework, the CAM maps and the submission."""
 
+import json
 import subprocess
 import sys
 
+import h5py
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +14,7 @@ import yaml
 
 from impressions.data import synthetic_meld, synthetic_table
 from impressions.data.clips import read_manifest
+from impressions.data.plan import merged
 from impressions.io.cache import CacheReader
 from workflow_rules import REPO
 
@@ -18,13 +22,34 @@ TINY = {
     "meld": {"synthetic": {"seed": 5, "meld": {"n_dialogues": {"train": 3, "val": 2, "test": 2}, "width": 64, "height": 48, "fps": 10}}},
     "table": {"synthetic": {"seed": 5, "table": {"n_files": {"train": 28, "test": 4}}}},  # 28: at least one clip per class in val and test
 }
-SMALL = {"spectrogram": {"seconds": 4}, "rawwave": {"seconds": 4}, "frames": {"per_clip": 2, "height": 36, "width": 64}, "vggish": {"batch_size": 16}}
+SMALL = {"spectrogram": {"seconds": 4}, "rawwave": {"seconds": 4}, "frames": {"per_clip": 2, "height": 36, "width": 64}}
+EPOCHS = {"max_epochs": 2, "patience": 1}
+MODELS = {
+    "meld": {
+        "enabled": ["vggish_head", "clip_cam_cnn", "fusion", "knn"],
+        "vggish_head": {"hidden_units": 16, **EPOCHS},
+        "clip_cam_cnn": {"filters": [8, 16], "init_from": "", **EPOCHS},
+        "fusion": {"crop": 32, "vgg_filters": [8], **EPOCHS},
+    },
+    "table": {"enabled": ["clip_cnn", "knn"], "clip_cnn": {"filters": [8, 16], "dense_units": 16, **EPOCHS}},
+}
+"""A Keras model and KNN per kind (a CAM model and the fusion where there is video), two epochs each."""
+CLASSES = {"meld": synthetic_meld.EMOTIONS, "table": synthetic_table.CLASSES}
 
 
-def snakemake(workdir, kind, *args):
-    (workdir / "tiny.yaml").write_text(yaml.safe_dump({**TINY[kind], **SMALL}))
+EXAMPLES = {
+    "meld": yaml.safe_load((REPO / "config.yaml").read_text())["datasets"][1],
+    "table": {k: v for k, v in yaml.safe_load((REPO / "configs" / "synthetic_table.yaml").read_text()).items() if k != "datasets"},
+}
+"""Each kind's embedded example as a `datasets` entry: config.yaml's MELD-layout set, configs/synthetic_table.yaml."""
+
+
+def snakemake(workdir, kind, *args, extra=None):
+    """Run the workflow on the kind's example alone, made tiny (and `extra` laid over it)."""
+    entry = merged(merged(EXAMPLES[kind], {**TINY[kind], **SMALL, "models": MODELS[kind], "cam": {"top_k": 2}}), extra or {})
+    (workdir / "tiny.yaml").write_text(yaml.safe_dump({"datasets": [entry], "vggish": {"batch_size": 16}}))
     command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2"]
-    command += ["--configfile", str(REPO / "configs" / f"synthetic_{kind}.yaml"), str(workdir / "tiny.yaml"), *args]
+    command += ["--configfile", str(workdir / "tiny.yaml"), *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=900)
 
 
@@ -96,6 +121,44 @@ def test_every_cache_its_modalities_allow_holds_every_clip(kind_run):
             assert np.isfinite(cache.get("embeddings", row.clip_id)).all()
 
 
+def test_every_model_gives_every_clip_it_can_read_class_probabilities(kind_run):
+    kind, _, run = kind_run
+    manifest = read_manifest(run / "manifest.tsv")
+    classes = CLASSES[kind]
+    for model in MODELS[kind]["enabled"]:
+        excluded = set(read_manifest(run / "models" / model / "excluded.tsv")["clip_id"])
+        for split in ("train", "val", "test"):
+            table = pd.read_csv(run / "models" / model / f"predictions_{split}.csv")
+            expected = manifest.loc[(manifest["split"] == split) & ~manifest["clip_id"].isin(excluded), "clip_id"]
+            assert sorted(table["clip_id"]) == sorted(expected), (model, split)
+            probabilities = table[[f"p_{c}" for c in classes]].to_numpy()
+            np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+            assert list(table["emotion_pred"]) == [classes[i] for i in probabilities.argmax(axis=1)]
+            truth = manifest.set_index("clip_id").loc[table["clip_id"], "emotion"]
+            assert list(table["emotion_true"]) == list(truth)
+
+
+def test_cam_maps_are_drawn_per_class_of_the_classes_logits(kind_run):
+    kind, _, run = kind_run
+    if kind != "meld":
+        pytest.skip("the table run has no CAM model")
+    with h5py.File(run / "cam" / "clip_cam_cnn" / "cams.h5") as h5:
+        assert set(CLASSES["meld"]) <= set(h5) and json.loads(h5.attrs["params"])["units"] == "class logits"
+        assert json.loads(h5.attrs["params"])["identity_max_abs_error"] < 1e-4
+    assert all((run / "cam" / "clip_cam_cnn" / "galleries" / f"{c}.png").stat().st_size > 0 for c in CLASSES["meld"])
+
+
+def test_the_submission_lists_every_unlabelled_file_once_with_a_class(kind_run):
+    kind, _, run = kind_run
+    if kind != "table":
+        pytest.skip("MELD has no unlabelled clips")
+    submission = pd.read_csv(run / "submission.csv")
+    unlabelled = [clip.relpath for clip in planned("table") if clip.table == "test.csv"]
+    assert list(submission.columns) == ["file", "emotion"]
+    assert sorted(submission["file"]) == sorted(unlabelled)
+    assert set(submission["emotion"]) <= set(CLASSES["table"])
+
+
 def test_a_second_run_has_nothing_to_do(kind_run):
     kind, workdir, _ = kind_run
     result = snakemake(workdir, kind, "-n")
@@ -103,15 +166,22 @@ def test_a_second_run_has_nothing_to_do(kind_run):
 
 
 @pytest.mark.parametrize(
-    "kind, model, message",
+    "kind, extra, message",
     [
-        ("table", "fusion", "models.enabled: fusion needs video, and dataset synthetic_table (table) has none; remove it from models.enabled"),
-        ("meld", "knn", "models.enabled: knn learns the Big Five traits, and dataset synthetic_meld (meld) has labels emotion, sentiment"),
+        (
+            "table",
+            {"models": {"enabled": ["fusion"]}},
+            "models.enabled: fusion needs video, and dataset synthetic_table (table) has none; remove it from models.enabled",
+        ),
+        (
+            "meld",
+            {"dataset": {"task": {"target": "speaker"}}},
+            "dataset.task.target: 'speaker' is not among the meld dataset's labels ['emotion', 'sentiment']",
+        ),
+        ("table", {"dataset": {"task": {"classes": []}}}, "dataset.task.classes: the table dataset's target 'emotion' needs its class list"),
+        ("meld", {"dataset": {"task": {"type": "ordinal"}}}, "dataset.task.type: 'ordinal' is not a task; choose one of regression, classification"),
     ],
 )
-def test_a_model_the_dataset_cannot_feed_is_refused_before_any_job(tmp_path, kind, model, message):
-    (tmp_path / "models.yaml").write_text(yaml.safe_dump({"models": {"enabled": [model]}}))
-    result = snakemake(
-        tmp_path, kind, "-n", "--configfile", str(REPO / "configs" / f"synthetic_{kind}.yaml"), str(tmp_path / "tiny.yaml"), str(tmp_path / "models.yaml")
-    )
+def test_what_the_dataset_cannot_feed_or_learn_is_refused_in_one_line_before_any_job(tmp_path, kind, extra, message):
+    result = snakemake(tmp_path, kind, "-n", extra=extra)
     assert result.returncode != 0 and message in result.stdout + result.stderr

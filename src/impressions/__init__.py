@@ -8,5 +8,11 @@ TRAITS = ("extraversion", "neuroticism", "agreeableness", "conscientiousness", "
 LABELS = TRAITS + ("interview",)
 """Every column of a ChaLearn First Impressions V2 annotation file."""
 
+EMOTIONS = ("neutral", "joy", "surprise", "anger", "sadness", "disgust", "fear")
+"""MELD's seven emotion classes, in the order its models output them."""
+
+SENTIMENTS = ("neutral", "positive", "negative")
+"""MELD's three sentiment classes."""
+
 SPLITS = ("train", "val", "test")
 """The splits, in the order tables list them."""

@@ -76,7 +76,7 @@ def gallery(
             if band is not None:
                 for at in (band["start_s"], band["end_s"]):
                     ax.axvline(at, color="white", ls="--", lw=1.2)
-        ax.set_title(f"#{entry['rank']} {entry['clip_id']}\npredicted {entry['prediction']:.3f}, label {entry['label']:.3f}", fontsize=9)
+        ax.set_title(f"#{entry['rank']} {entry['clip_id']}\npredicted {entry['prediction']:.3f}, label {_shown(entry['label'])}", fontsize=9)
         ax.tick_params(labelsize=8)
     for ax in axes.flat[len(entries) :]:
         ax.set_axis_off()
@@ -123,3 +123,8 @@ def profile_figure(profiles: dict[str, dict[str, np.ndarray]], *, model: str, vi
         ax.grid(alpha=0.3)
     fig.suptitle(f"{model}: CAM averaged over each trait's top clips")
     return fig
+
+
+def _shown(label) -> str:
+    """A label as a gallery title shows it: a score to 3 decimals, a class by name."""
+    return label if isinstance(label, str) else f"{label:.3f}"

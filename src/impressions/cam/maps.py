@@ -1,7 +1,7 @@
 """Class activation maps (CAMs) of the CAM models: where in the input a trait's score came from.
 
-A CAM model ends in ``conv{N}`` -> global average pooling ``gap`` -> linear Dense ``traits``. For
-trait t, CAM_t = sum_k w[k, t] F_k over the feature maps F of the last conv block and the output
+A CAM model ends in ``conv{N}`` -> global average pooling ``gap`` -> linear Dense ``outputs``
+(a score per trait, or a logit per class). For output t, CAM_t = sum_k w[k, t] F_k over the feature maps F of the last conv block and the output
 weights w. Because the pooling is a mean and the output is linear, the mean of CAM_t over its
 positions plus the output bias b_t is exactly the model's output for trait t (the CAM identity):
 `identity_error` checks it for every map we write. The maps are in the model's output units
@@ -21,7 +21,8 @@ import tensorflow as tf
 from impressions.features.transforms import vggish_band_edges
 from impressions.io.errors import InputError
 from impressions.models.entry import CamSpec
-from impressions.models.metrics import pred_column, true_column
+from impressions.models.metrics import pred_column, prob_column, true_column
+from impressions.models.task import FIRST_IMPRESSIONS, Task
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,8 @@ def feature_model(model: keras.Model) -> keras.Model:
 
 
 def output_weights(model: keras.Model) -> tuple[np.ndarray, np.ndarray]:
-    """The ``traits`` layer's kernel (K, 5) and bias (5,), refused unless its activation is linear."""
-    layer = model.get_layer("traits")
+    """The ``outputs`` layer's kernel (K, outputs) and bias (outputs,), refused unless it is linear."""
+    layer = model.get_layer("outputs")
     if layer.activation is not keras.activations.linear:
         raise InputError(
             f"{model.name}: class activation maps need a linear output layer, found {layer.activation.__name__}; "
@@ -113,12 +114,14 @@ def clip_cam(cam_model: keras.Model, kernel: np.ndarray, bias: np.ndarray, insta
     return ClipCam(display, maps.reshape(-1, *maps.shape[2:]), small, outputs.mean(axis=0), identity_error(small, bias, outputs))
 
 
-def top_clips(predictions: pd.DataFrame, trait: str, k: int) -> pd.DataFrame:
-    """The `k` distinct clips with the highest predicted `trait`, best first (ties by clip id)."""
+def top_clips(predictions: pd.DataFrame, output: str, k: int, task: Task = FIRST_IMPRESSIONS) -> pd.DataFrame:
+    """The `k` distinct clips with the highest predicted `output`, best first (ties by clip id):
+    a trait's score, or a class's probability (then ``label`` is the clip's true class)."""
     if predictions["clip_id"].duplicated().any():
         raise ValueError("a clip appears twice in the predictions; top clips must be distinct")
-    ranked = predictions.sort_values([pred_column(trait), "clip_id"], ascending=[False, True], kind="stable")
-    return ranked.head(k).rename(columns={pred_column(trait): "prediction", true_column(trait): "label"})[["clip_id", "split", "prediction", "label"]]
+    predicted, label = (prob_column(output), true_column(task.target)) if task.classification else (pred_column(output), true_column(output))
+    ranked = predictions.sort_values([predicted, "clip_id"], ascending=[False, True], kind="stable")
+    return ranked.head(k).rename(columns={predicted: "prediction", label: "label"})[["clip_id", "split", "prediction", "label"]]
 
 
 def normalise(cam: np.ndarray) -> np.ndarray:

@@ -1,8 +1,11 @@
-"""The cam stage: a trained CAM model's maps for each trait's top clips, to HDF5, JSON and PNG.
+"""The cam stage: a trained CAM model's maps for each output's top clips, to HDF5, JSON and PNG.
+
+An output is a trait (regression: its top clips by predicted score) or a class (classification:
+by predicted probability; its maps are of the class's logit, for which the CAM identity holds).
 
 HDF5 layout of ``cams.h5`` (one file per model)::
 
-    <trait>/                    attrs: clips (best first); datasets: mean_map, time_profile and
+    <output>/                   attrs: clips (best first); datasets: mean_map, time_profile and
                                 (spectrograms) band_profile, from `impressions.cam.maps.profiles`
         <clip_id>/              attrs: rank, split, prediction, label, model_output
             input               the model input laid out in time: (time, bands) log-mel, or
@@ -26,7 +29,7 @@ import librosa
 import numpy as np
 import pandas as pd
 
-from impressions import SPLITS, TRAITS, __version__
+from impressions import SPLITS, __version__
 from impressions.cam.figures import gallery, profile_figure
 from impressions.cam.maps import ClipCam, band_centres_hz, clip_cam, feature_model, localisation, normalise, output_weights, profiles, top_clips, view
 from impressions.data.clips import read_manifest
@@ -37,6 +40,7 @@ from impressions.io.wav import read_wav
 from impressions.models import registry
 from impressions.models.inputs import ClipSource
 from impressions.models.saved import load_model
+from impressions.models.task import FIRST_IMPRESSIONS, Task
 from impressions.report.plots import save
 
 IDENTITY_TOLERANCE = {"float32": 1e-4, "float16": 2e-2}
@@ -72,6 +76,7 @@ def write_cams(
     ground_truth: dict | None,
     outputs,
     threads: int = 1,
+    task: Task = FIRST_IMPRESSIONS,
     log=print,
 ) -> dict:
     """Compute, check and write one CAM model's maps; return the localisation results.
@@ -83,7 +88,8 @@ def write_cams(
     wav_dirs : the per-shard wav folders (the raw-wave model's envelopes come from them; else empty)
     settings : the model's config section (what its instances need)
     cam_settings : config ``cam``: ``splits``, ``top_k``, ``binarize``, ``threshold``
-    outputs : ``maps`` (h5), ``localisation`` (json), ``profiles`` (png) and ``gallery_<trait>`` (png)
+    outputs : ``maps`` (h5), ``localisation`` (json), ``profiles`` (png) and ``galleries`` (a folder
+        of <trait or class>.png)
     """
     use_threads(threads)
     spec = registry.spec(name)
@@ -94,22 +100,24 @@ def write_cams(
     cam_view = view(spec.cam, cache_params)
     model = load_model(name, model_path)
     kernel, bias = output_weights(model)
-    tolerance = IDENTITY_TOLERANCE[model.get_layer("traits").dtype_policy.compute_dtype]
+    tolerance = IDENTITY_TOLERANCE[model.get_layer("outputs").dtype_policy.compute_dtype]
     cam_model = feature_model(model)
 
+    Path(outputs.galleries).mkdir(parents=True, exist_ok=True)
     ranked = _ranked(dict(zip(SPLITS, predictions)), cam_settings["splits"])
-    tops = {trait: top_clips(ranked, trait, cam_settings["top_k"]) for trait in TRAITS}
+    tops = {output: top_clips(ranked, output, cam_settings["top_k"], task) for output in task.outputs}
     wanted = sorted({clip for top in tops.values() for clip in top["clip_id"]})
     rows = read_manifest(manifest).set_index("clip_id").loc[wanted].reset_index()
+    per = "class" if task.classification else "trait"
     log(
-        f"{name}: maps of {len(wanted)} distinct clips, the top {cam_settings['top_k']} per trait of {', '.join(cam_settings['splits'])} "
+        f"{name}: maps of {len(wanted)} distinct clips, the top {cam_settings['top_k']} per {per} of {', '.join(cam_settings['splits'])} "
         f"({len(ranked)} clips ranked); {cam_view.frame_s * 1000:g} ms per frame"
     )
 
     wav_by_shard = {Path(d).name: Path(d) for d in wav_dirs}
     cams: dict[str, ClipCam] = {}
     envelopes: dict[str, np.ndarray] = {}
-    source = ClipSource(name, rows, {family: by_shard}, settings)
+    source = ClipSource(name, rows, {family: by_shard}, settings, task)
     for count, (index, instances) in enumerate(source.clips(), 1):
         clip_id, shard = rows.loc[index, "clip_id"], rows.loc[index, "shard"]
         cams[clip_id] = clip_cam(cam_model, kernel, bias, instances, cam_view)
@@ -124,7 +132,7 @@ def write_cams(
 
     band = (ground_truth or {}).get("model", {}).get("hidden_band")
     results, trait_profiles = {}, {}
-    for t, trait in enumerate(TRAITS):
+    for t, trait in enumerate(task.outputs):
         normalised = [normalise(cams[clip].maps[..., t]) for clip in tops[trait]["clip_id"]]
         trait_profiles[trait] = profiles(normalised)
         results[trait] = localisation(trait_profiles[trait], cam_view.frame_s, band)
@@ -151,7 +159,7 @@ def write_cams(
                 binarize=cam_settings["binarize"],
                 threshold=cam_settings["threshold"],
             ),
-            getattr(outputs, f"gallery_{trait}"),
+            Path(outputs.galleries) / f"{trait}.png",
         )
         figures = ", ".join(f"{k}={v:.3g}" for k, v in results[trait].items())
         log(f"{trait}: top clip {entries[0]['clip_id']} (predicted {entries[0]['prediction']:.3f}); {figures}")
@@ -170,7 +178,7 @@ def write_cams(
             "seconds_per_frame": cam_view.frame_s,
             "band_centres_hz": band_centres_hz().round(1).tolist() if cam_view.spectrogram else None,
             "identity_max_abs_error": worst,
-            "units": "model output units (standardised scores if the model was trained on them)",
+            "units": "class logits" if task.classification else "model output units (standardised scores if the model was trained on them)",
             "version": __version__,
         },
     )
@@ -190,7 +198,7 @@ def _write_h5(path, tops, cams, envelopes, trait_profiles, params) -> None:
     with atomic_path(path) as tmp, h5py.File(tmp, "w", track_order=True) as h5:
         h5.attrs["params"] = json.dumps(params, sort_keys=True)
         inputs = h5.create_group("inputs")
-        for t, trait in enumerate(TRAITS):
+        for t, trait in enumerate(tops):
             group = h5.create_group(trait)
             group.attrs["clips"] = list(tops[trait]["clip_id"])
             for key, value in trait_profiles[trait].items():

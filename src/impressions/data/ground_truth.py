@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 
 from impressions import LABELS, TRAITS
 
@@ -114,3 +115,30 @@ def read_ground_truth(paths: Sequence[str | Path]) -> dict | None:
 def bayes_predictions(truth: Mapping) -> dict[str, dict[str, float]]:
     """The Bayes predictor's scores of every clip of a ground_truth.json: the ceiling's predictions."""
     return {clip_id: scores(clip["factors"], truth["model"]["signal_r2"]) for clip_id, clip in truth["clips"].items()}
+
+
+def bayes_posteriors(truth: Mapping, target: str) -> pd.DataFrame | None:
+    """The Bayes classifier's class probabilities of every clip of a classification generator's
+    ground_truth.json (kinds meld and table), for one target; None when it holds none for `target`.
+
+    The meld generator keys its ``clips`` by clip id, the table generator its ``files`` by path
+    with the clip id inside; both store each clip's ``posterior`` as {target: {class: p}}
+    (meld: emotion and sentiment; table: emotion), as `bayes_posterior` of the generator gave it.
+
+    Returns
+    -------
+    pd.DataFrame [index=clip_id, columns=the generator's classes] or None
+    """
+    if "clips" in truth:
+        entries = truth["clips"].items()
+    elif "files" in truth:
+        entries = ((entry["clip_id"], entry) for entry in truth["files"].values())
+    else:
+        raise ValueError("ground_truth.json has neither 'clips' (meld) nor 'files' (table): not a classification generator's")
+    rows = {}
+    for clip_id, entry in entries:
+        posterior = entry.get("posterior", {}).get(target)
+        if posterior is None:
+            return None
+        rows[clip_id] = posterior
+    return pd.DataFrame.from_dict(rows, orient="index")

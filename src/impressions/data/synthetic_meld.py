@@ -264,6 +264,12 @@ def bayes_posterior(hidden: Mapping[str, float], word_emotion: str, *, modalitie
     return dict(zip(EMOTIONS, map(float, posterior / posterior.sum())))
 
 
+def label_posteriors(u: UtterancePlan) -> dict[str, dict[str, float]]:
+    """The Bayes classifier (every modality) of one utterance, per label: {"emotion": {e: p}, "sentiment": {s: p}}."""
+    emotion = bayes_posterior(u.hidden, u.word_emotion)
+    return {"emotion": emotion, "sentiment": {s: sum(emotion[e] * SENTIMENT[e].get(s, 0.0) for e in EMOTIONS) for s in meld.SENTIMENTS}}
+
+
 def reference_metrics(utterances: list[UtterancePlan]) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
     """The baseline and ceilings per split and label, the yardsticks for any model.
 
@@ -309,6 +315,7 @@ def ground_truth(utterances: list[UtterancePlan], params: Mapping) -> dict:
             "rule": "a filler phrase, with probability word_p a word of the utterance's emotion, else with probability stray_p a word of an emotion "
             "drawn uniformly from all seven; the word, uniform among its emotion's, goes before or after the filler, each half the time",
         },
+        "posterior": "per clip, the Bayes classifier's P(emotion | hidden, word) and P(sentiment | hidden, word) = sum_e P(e | hidden, word) sentiment[e]",
         "bayes": "P(e | hidden, word) ∝ prior[e] * prod_v N(x_v; m_v[e], sd_v) * P(word's emotion | e), x_v and m_v on the log scale for 'log' values; "
         "P(word's emotion = w | e) = word_p [w = e] + stray_p / 7, P(no word | e) = 1 - word_p - stray_p",
         "media": f"H.264 {params['width']}x{params['height']} at {params['fps']} fps: a face ellipse of the hue, swaying by sway * width pixels, "
@@ -329,6 +336,7 @@ def ground_truth(utterances: list[UtterancePlan], params: Mapping) -> dict:
             "sentiment": u.sentiment,
             "duration_s": u.duration_s,
             "hidden": u.hidden,
+            "posterior": label_posteriors(u),
         }
         for u in utterances
     }

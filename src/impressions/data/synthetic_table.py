@@ -208,6 +208,7 @@ def ground_truth(files: list[FilePlan], params: Mapping) -> dict:
         "assignment": "file i of a table has class i mod 4 (balanced); the CSVs list files in name order",
         "hidden": HIDDEN,
         "hidden_distribution": "per file, independently: a 'log' value is mean[class] * exp(sd z), a 'linear' one mean[class] + sd z, z ~ N(0, 1)",
+        "posterior": "per file, the Bayes classifier's P(emotion | hidden), keyed by the label column",
         "bayes": "P(c | hidden) ∝ prod_v N(x_v; m_v[c], sd_v), x_v and m_v on the log scale for 'log' values (classes equally likely)",
         "nuisance": f"per file, apart from the class: wav or mp3 (each half the time), the sample rate (uniform among {RATES}), mono or stereo "
         f"(each half the time), the duration (uniform in {list(DURATION_RANGE_S)} s)",
@@ -224,6 +225,7 @@ def ground_truth(files: list[FilePlan], params: Mapping) -> dict:
             "sample_rate": f.sample_rate,
             "channels": f.channels,
             "hidden": f.hidden,
+            "posterior": {"emotion": bayes_posterior(f.hidden)},
         }
         for f in files
     }

@@ -1,7 +1,7 @@
 """Conv stacks on spectrograms and the raw-wave FFT (seed 001), plain and with CAM heads.
 
 Layer names are what the rest of the code finds: ``standardize`` (adapted by training),
-``conv{N}`` and ``gap`` (the CAM stage), ``traits`` (the output). Nothing here assumes a CPU
+``conv{N}`` and ``gap`` (the CAM stage), ``outputs`` (the output). Nothing here assumes a CPU
 or a GPU.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import keras
 
-from impressions.models.output_layer import traits_output
+from impressions.models.output_layer import N_OUTPUTS, output_units
 
 
 def _conv_stack(x, *, filters: tuple[int, ...], kernel_size: int, pool_last: bool, seed: int):
@@ -38,26 +38,26 @@ def _spectrogram_input(shape: tuple[int, int], name: str):
     return inputs, x
 
 
-def _spectrogram_cnn(name, shape, input_name, *, filters, dense_units, dropout, output_activation, seed) -> keras.Model:
-    """Conv stack -> flatten -> dense -> dropout -> traits (the regular CNN)."""
+def _spectrogram_cnn(name, shape, input_name, *, filters, dense_units, dropout, output_activation, n_outputs, seed) -> keras.Model:
+    """Conv stack -> flatten -> dense -> dropout -> outputs (the regular CNN)."""
     inputs, x = _spectrogram_input(shape, input_name)
     x = _conv_stack(x, filters=filters, kernel_size=3, pool_last=True, seed=seed)
     x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dense(dense_units, activation="relu", kernel_initializer=keras.initializers.HeNormal(seed + len(filters) + 1), name="dense")(x)
     x = keras.layers.Dropout(dropout, seed=seed, name="dropout")(x)
-    outputs = traits_output(x, output_activation=output_activation, seed=seed + len(filters) + 2)
+    outputs = output_units(x, n_outputs=n_outputs, output_activation=output_activation, seed=seed + len(filters) + 2)
     return keras.Model(inputs, outputs, name=name)
 
 
-def _cam_cnn(name, inputs, x, *, filters, kernel_size, output_activation, seed) -> keras.Model:
-    """Conv stack without a last pool -> global average pooling -> traits (the CAM CNN).
+def _cam_cnn(name, inputs, x, *, filters, kernel_size, output_activation, n_outputs, seed) -> keras.Model:
+    """Conv stack without a last pool -> global average pooling -> outputs (the CAM CNN).
 
     With a linear output, CAM_t = sum_k w[k, t] F_k over the ``conv{N}`` maps F, and the mean of
-    CAM_t over space (or time) plus the bias of trait t is the prediction for trait t.
+    CAM_t over space (or time) plus the bias of output t is output t (a trait's score, a class's logit).
     """
     x = _conv_stack(x, filters=filters, kernel_size=kernel_size, pool_last=False, seed=seed)
     x = (keras.layers.GlobalAveragePooling2D if len(x.shape) == 4 else keras.layers.GlobalAveragePooling1D)(name="gap")(x)
-    outputs = traits_output(x, output_activation=output_activation, seed=seed + len(filters) + 2)
+    outputs = output_units(x, n_outputs=n_outputs, output_activation=output_activation, seed=seed + len(filters) + 2)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -69,6 +69,7 @@ def clip_cnn(
     dense_units: int = 64,
     dropout: float = 0.3,
     output_activation: str = "sigmoid",
+    n_outputs: int = N_OUTPUTS,
     seed: int = 0,
 ) -> keras.Model:
     """CNN on one 0.96 s log-mel patch (seed 001); a clip's score is the mean over its patches.
@@ -83,17 +84,31 @@ def clip_cnn(
     Returns
     -------
     keras.Model
-        ``clip_cnn``: (batch, frames, bands) -> ``traits`` (batch, 5).
+        ``clip_cnn``: (batch, frames, bands) -> ``outputs`` (batch, n_outputs).
     """
     return _spectrogram_cnn(
-        "clip_cnn", (frames, bands), "log_mel", filters=filters, dense_units=dense_units, dropout=dropout, output_activation=output_activation, seed=seed
+        "clip_cnn",
+        (frames, bands),
+        "log_mel",
+        filters=filters,
+        dense_units=dense_units,
+        dropout=dropout,
+        output_activation=output_activation,
+        n_outputs=n_outputs,
+        seed=seed,
     )
 
 
 def clip_cam_cnn(
-    *, frames: int = 96, bands: int = 64, filters: tuple[int, ...] = (16, 32, 64, 64), output_activation: str = "linear", seed: int = 0
+    *,
+    frames: int = 96,
+    bands: int = 64,
+    filters: tuple[int, ...] = (16, 32, 64, 64),
+    output_activation: str = "linear",
+    n_outputs: int = N_OUTPUTS,
+    seed: int = 0,
 ) -> keras.Model:
-    """CAM CNN on one log-mel patch: `clip_cnn`'s convs, no last pool, GAP, linear traits.
+    """CAM CNN on one log-mel patch: `clip_cnn`'s convs, no last pool, GAP, linear outputs.
 
     Fine-tuned from a trained `clip_cnn` through `copy_conv_weights` (same conv names and
     shapes). The linear output is what makes the class activation maps add up to the prediction.
@@ -101,11 +116,11 @@ def clip_cam_cnn(
     Returns
     -------
     keras.Model
-        ``clip_cam_cnn``: ``log_mel`` (batch, frames, bands) -> ``traits`` (batch, 5); the CAM
+        ``clip_cam_cnn``: ``log_mel`` (batch, frames, bands) -> ``outputs`` (batch, n_outputs); the CAM
         feature maps are the output of layer ``conv{N}``, N = len(filters).
     """
     inputs, x = _spectrogram_input((frames, bands), "log_mel")
-    return _cam_cnn("clip_cam_cnn", inputs, x, filters=filters, kernel_size=3, output_activation=output_activation, seed=seed)
+    return _cam_cnn("clip_cam_cnn", inputs, x, filters=filters, kernel_size=3, output_activation=output_activation, n_outputs=n_outputs, seed=seed)
 
 
 def summary_cnn(
@@ -116,20 +131,35 @@ def summary_cnn(
     dense_units: int = 64,
     dropout: float = 0.3,
     output_activation: str = "sigmoid",
+    n_outputs: int = N_OUTPUTS,
     seed: int = 0,
 ) -> keras.Model:
     """`clip_cnn` on a clip's summary spectrogram, input ``summary`` (batch, frames, bands)."""
     return _spectrogram_cnn(
-        "summary_cnn", (frames, bands), "summary", filters=filters, dense_units=dense_units, dropout=dropout, output_activation=output_activation, seed=seed
+        "summary_cnn",
+        (frames, bands),
+        "summary",
+        filters=filters,
+        dense_units=dense_units,
+        dropout=dropout,
+        output_activation=output_activation,
+        n_outputs=n_outputs,
+        seed=seed,
     )
 
 
 def summary_cam_cnn(
-    *, frames: int = 208, bands: int = 64, filters: tuple[int, ...] = (16, 32, 64, 64), output_activation: str = "linear", seed: int = 0
+    *,
+    frames: int = 208,
+    bands: int = 64,
+    filters: tuple[int, ...] = (16, 32, 64, 64),
+    output_activation: str = "linear",
+    n_outputs: int = N_OUTPUTS,
+    seed: int = 0,
 ) -> keras.Model:
     """`clip_cam_cnn` on the summary spectrogram, fine-tuned from `summary_cnn`."""
     inputs, x = _spectrogram_input((frames, bands), "summary")
-    return _cam_cnn("summary_cam_cnn", inputs, x, filters=filters, kernel_size=3, output_activation=output_activation, seed=seed)
+    return _cam_cnn("summary_cam_cnn", inputs, x, filters=filters, kernel_size=3, output_activation=output_activation, n_outputs=n_outputs, seed=seed)
 
 
 def rawwav_cam_cnn(
@@ -139,6 +169,7 @@ def rawwav_cam_cnn(
     filters: tuple[int, ...] = (32, 64, 64),
     kernel_size: int = 5,
     output_activation: str = "linear",
+    n_outputs: int = N_OUTPUTS,
     seed: int = 0,
 ) -> keras.Model:
     """1-D CAM CNN on the raw-wave FFT features: time first, frequency bins as channels.
@@ -146,9 +177,9 @@ def rawwav_cam_cnn(
     Returns
     -------
     keras.Model
-        ``rawwav_cam_cnn``: ``rawwave`` (batch, frames, bins) -> ``traits`` (batch, 5); the CAM
+        ``rawwav_cam_cnn``: ``rawwave`` (batch, frames, bins) -> ``outputs`` (batch, n_outputs); the CAM
         over time is built from the ``conv{N}`` output (batch, frames / 2**(N-1), filters[-1]).
     """
     inputs = keras.Input((frames, bins), name="rawwave")
     x = keras.layers.Normalization(axis=None, name="standardize")(inputs)
-    return _cam_cnn("rawwav_cam_cnn", inputs, x, filters=filters, kernel_size=kernel_size, output_activation=output_activation, seed=seed)
+    return _cam_cnn("rawwav_cam_cnn", inputs, x, filters=filters, kernel_size=kernel_size, output_activation=output_activation, n_outputs=n_outputs, seed=seed)

@@ -15,7 +15,7 @@ from typing import Any, Callable
 from impressions.models import instances
 
 FRAMEWORKS = ("keras", "sklearn")
-TASKS = ("regression",)
+TASKS = ("regression", "classification")
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import keras
 from keras import ops
 
 from impressions.io.errors import InputError
-from impressions.models.output_layer import check_choice, traits_output
+from impressions.models.output_layer import N_OUTPUTS, check_choice, output_units
 
 AUDIO_SUBNETS = ("blstm", "conv1d_lstm", "conv2d")
 VISUAL_BACKBONES = ("vgg", "resnet50")
@@ -166,9 +166,11 @@ def fusion(
     brightness: float = 0.2,
     dropout: float = 0.5,
     output_activation: str = "sigmoid",
+    n_outputs: int = N_OUTPUTS,
+    text_dim: int | None = None,
     seed: int = 0,
 ) -> keras.Model:
-    """Audio-visual fusion (seed 002): MFCC subnet + frame-wise visual subnet -> traits.
+    """Audio-visual fusion (seed 002): MFCC subnet + frame-wise visual subnet -> outputs.
 
     Parameters
     ----------
@@ -187,11 +189,14 @@ def fusion(
         Side of the square crop (random in training, centre otherwise).
     resnet_weights : str or None
         A local ResNet50 weights file; None trains from scratch. Nothing is downloaded.
+    text_dim : int or None
+        With a value, a third input ``text`` (batch, text_dim), the clip's TF-IDF vector, through
+        ``text_dense`` (64, ReLU) into the concatenation (the ``fusion_text`` model).
 
     Returns
     -------
     keras.Model
-        ``fusion``: {"mfcc", "frames"} -> ``traits`` (batch, 5).
+        ``fusion``: {"mfcc", "frames"[, "text"]} -> ``outputs`` (batch, n_outputs).
     """
     mfcc = keras.Input(mfcc_shape, name="mfcc")
     frames = keras.Input(frames_shape, dtype="uint8", name="frames")
@@ -199,8 +204,14 @@ def fusion(
     v = _visual_subnet(
         frames, visual=visual, temporal=temporal, crop=crop, vgg_filters=vgg_filters, resnet_weights=resnet_weights, brightness=brightness, seed=seed + 200
     )
-    x = keras.layers.Concatenate(name="concat")([a, v])
+    inputs = {"mfcc": mfcc, "frames": frames}
+    branches = [a, v]
+    if text_dim:
+        inputs["text"] = keras.Input((text_dim,), name="text")
+        t = keras.layers.Dropout(dropout, seed=seed + 300, name="text_dropout")(inputs["text"])
+        branches.append(keras.layers.Dense(64, activation="relu", kernel_initializer=keras.initializers.HeNormal(seed + 301), name="text_dense")(t))
+    x = keras.layers.Concatenate(name="concat")(branches)
     x = keras.layers.Dense(256, activation="relu", kernel_initializer=keras.initializers.HeNormal(seed + 1), name="fusion_dense")(x)
     x = keras.layers.Dropout(dropout, seed=seed + 2, name="fusion_dropout")(x)
-    outputs = traits_output(x, output_activation=output_activation, seed=seed + 3)
-    return keras.Model({"mfcc": mfcc, "frames": frames}, outputs, name="fusion")
+    outputs = output_units(x, n_outputs=n_outputs, output_activation=output_activation, seed=seed + 3)
+    return keras.Model(inputs, outputs, name="fusion")

@@ -15,13 +15,17 @@ from typing import Callable, Iterator
 import numpy as np
 import pandas as pd
 
-from impressions import SPLITS, TRAITS
+from impressions import SPLITS
 from impressions.data.clips import read_manifest
 from impressions.io.atomic import atomic_path, write_tsv
 from impressions.io.cache import CacheReader
 from impressions.models import registry
 from impressions.models.instances import Readers
 from impressions.models.metrics import prediction_table
+from impressions.models.task import FIRST_IMPRESSIONS, Task
+
+PREDICT = "predict"
+"""The split of the clips without labels (a challenge's test.csv): predicted, never scored."""
 
 
 class ClipSource:
@@ -30,14 +34,28 @@ class ClipSource:
     Parameters
     ----------
     model : a registered model (`impressions.models.registry`)
-    rows : the split's manifest rows (clip_id, shard and the trait columns)
+    rows : the split's manifest rows (clip_id, shard and the label columns)
     caches : family -> shard -> path of that shard's cache
     settings : the model's settings (those its instances need, e.g. ``seconds``)
+    task : what the model learns; rows whose label it cannot learn (a class outside its classes)
+        are left out and listed by `excluded`
+    labelled : False for the ``predict`` split, whose clips have no labels to check
     """
 
-    def __init__(self, model: str, rows: pd.DataFrame, caches: dict[str, dict[str, str | os.PathLike]], settings: dict):
+    def __init__(
+        self,
+        model: str,
+        rows: pd.DataFrame,
+        caches: dict[str, dict[str, str | os.PathLike]],
+        settings: dict,
+        task: Task = FIRST_IMPRESSIONS,
+        labelled: bool = True,
+    ):
         self.spec = registry.spec(model)
-        self.rows = rows.reset_index(drop=True)
+        self.task = task
+        reasons = task.invalid(rows) if labelled else pd.Series("", index=rows.index)
+        self.rejected = pd.DataFrame({"clip_id": rows["clip_id"], "split": rows["split"], "reason": reasons})[reasons != ""]
+        self.rows = rows[reasons == ""].reset_index(drop=True)
         self.caches = caches
         self.settings = settings
         self.reads = 0  # clips read so far: lets a test check that reading is lazy
@@ -66,14 +84,17 @@ class ClipSource:
                     reader.close()
 
     def targets(self) -> np.ndarray:
-        return self.rows[list(TRAITS)].to_numpy(np.float32)
+        """The clips' targets as the model learns them (`Task.encode`): scores, or one-hot classes."""
+        return self.task.encode(self.rows)
 
     def excluded(self) -> pd.DataFrame:
-        """Clips that give no instance, with the reason (one pass over the caches)."""
+        """Clips whose label the task cannot learn, and clips that give no instance, with the reason
+        (one pass over the caches)."""
         empty = [index for index, instances in self.clips() if not instances]
         rows = self.rows.iloc[empty]
         reasons = [self.missing.get(clip_id, self.spec.exclusion_reason) for clip_id in rows["clip_id"]]
-        return pd.DataFrame({"clip_id": rows["clip_id"], "split": rows["split"], "reason": reasons})
+        no_instance = pd.DataFrame({"clip_id": rows["clip_id"], "split": rows["split"], "reason": reasons})
+        return pd.concat([self.rejected, no_instance], ignore_index=True)
 
     def first_instance(self):
         """The first instance of the split (its shapes and dtypes define the model's input)."""
@@ -89,7 +110,7 @@ def clip_predictions(source: ClipSource, predict: Callable[[np.ndarray | dict], 
     Returns
     -------
     clip_ids : the clips that have instances, in manifest order
-    predictions : np.ndarray [shape=(clips, 5)]
+    predictions : np.ndarray [shape=(clips, outputs)]
     """
     clip_ids, predictions = [], []
     for index, instances in source.clips():
@@ -101,23 +122,27 @@ def clip_predictions(source: ClipSource, predict: Callable[[np.ndarray | dict], 
             batch = np.stack(instances)
         clip_ids.append(source.rows.iloc[index]["clip_id"])
         predictions.append(np.mean(predict(batch), axis=0))
-    return clip_ids, np.array(predictions, dtype=np.float32).reshape(-1, len(TRAITS))
+    return clip_ids, np.array(predictions, dtype=np.float32).reshape(-1, len(source.task.outputs))
 
 
-def read_sources(name: str, manifest: str | os.PathLike, caches: dict[str, list[str]], settings: dict) -> dict[str, ClipSource]:
-    """One ClipSource per split; `caches` maps each family to the paths of its shard files."""
+def read_sources(name: str, manifest: str | os.PathLike, caches: dict[str, list[str]], settings: dict, task: Task = FIRST_IMPRESSIONS) -> dict[str, ClipSource]:
+    """One ClipSource per split of SPLITS and one for ``predict`` (the unlabelled clips, often none);
+    `caches` maps each family to the paths of its shard files."""
     rows = read_manifest(manifest)
     by_shard = {family: {Path(p).stem: p for p in paths} for family, paths in caches.items()}
-    return {split: ClipSource(name, rows[rows["split"] == split], by_shard, settings) for split in SPLITS}
+    sources = {split: ClipSource(name, rows[rows["split"] == split], by_shard, settings, task) for split in SPLITS}
+    sources[PREDICT] = ClipSource(name, rows[rows["split"] == PREDICT], by_shard, settings, task, labelled=False)
+    return sources
 
 
 def write_predictions(
     outputs, sources: dict[str, ClipSource], predict: Callable, excluded: pd.DataFrame, *, back: Callable[[np.ndarray], np.ndarray] = lambda y: y, log=print
 ) -> None:
-    """Write the model's excluded clips and one predictions table per split.
+    """Write the model's excluded clips, one predictions table per split and, when `outputs` has
+    ``predict``, the predictions of the unlabelled clips (no true values).
 
-    `predict` maps a batch of one clip's instances to predictions, averaged per clip; `back`
-    undoes the target scaling the model was trained with.
+    `predict` maps a batch of one clip's instances to predictions (scores, or class
+    probabilities), averaged per clip; `back` undoes the target scaling the model was trained with.
     """
     write_tsv(outputs.excluded, excluded)
     for row in excluded.itertuples():
@@ -126,7 +151,12 @@ def write_predictions(
         source = sources[split]
         clip_ids, predicted = clip_predictions(source, predict)
         predicted = back(predicted)
-        truth = source.rows.set_index("clip_id").loc[clip_ids, list(TRAITS)].to_numpy(np.float32)
+        truth = source.task.encode(source.rows.set_index("clip_id").loc[clip_ids])
         with atomic_path(path) as tmp:
-            prediction_table(clip_ids, truth, predicted).to_csv(tmp, index=False, float_format="%.6f")
+            prediction_table(clip_ids, truth, predicted, source.task).to_csv(tmp, index=False, float_format="%.6f")
         log(f"{split}: predicted {len(clip_ids)} clips")
+    if getattr(outputs, PREDICT, None):
+        clip_ids, predicted = clip_predictions(sources[PREDICT], predict)
+        with atomic_path(outputs.predict) as tmp:
+            prediction_table(clip_ids, None, back(predicted), sources[PREDICT].task).to_csv(tmp, index=False, float_format="%.6f")
+        log(f"{PREDICT}: predicted {len(clip_ids)} unlabelled clips")

@@ -16,10 +16,19 @@ Readers = dict[str, CacheReader]
 
 
 def first_embeddings(readers: Readers, clip_id: str, settings: dict) -> list:
-    """The first ``seconds`` VGGish embeddings, flattened (the seed-000 head's input)."""
+    """The VGGish head's input: the first ``seconds`` embeddings flattened (``pooling: flatten``,
+    seed 000; a shorter clip gives none), or the mean and standard deviation of all the clip's
+    embeddings (``pooling: mean_std``, for utterances shorter than that window)."""
     embeddings = readers["vggish"].get("embeddings", clip_id)
+    if settings.get("pooling") == "mean_std":
+        return [pooled_embeddings(embeddings)] if len(embeddings) else []
     seconds = settings["seconds"]
     return [embeddings[:seconds].reshape(-1)] if len(embeddings) >= seconds else []
+
+
+def pooled_embeddings(embeddings: np.ndarray) -> np.ndarray:
+    """Mean then standard deviation over time of (windows, 128) embeddings -> (256,), float32."""
+    return np.concatenate([embeddings.mean(axis=0), embeddings.std(axis=0)]).astype(np.float32)
 
 
 def real_patches(readers: Readers, clip_id: str, settings: dict) -> list:
@@ -43,6 +52,17 @@ def mfcc_and_frames(readers: Readers, clip_id: str, settings: dict) -> list:
     audio = readers["mfcc"].get(settings.get("audio_input", "mfcc"), clip_id)
     mfcc = mfcc_tensor(audio, length=settings["mfcc_length"])
     return [{"mfcc": mfcc, "frames": readers["frames"].get("frames", clip_id)}]
+
+
+def text_vector(readers: Readers, clip_id: str, settings: dict) -> list:
+    """The clip's TF-IDF text vector (n_features,)."""
+    return [readers["text"].get("tfidf", clip_id)[0]]
+
+
+def mfcc_frames_and_text(readers: Readers, clip_id: str, settings: dict) -> list:
+    """The fusion model's three inputs: `mfcc_and_frames` and the clip's TF-IDF vector."""
+    (instance,) = mfcc_and_frames(readers, clip_id, settings)
+    return [{**instance, "text": readers["text"].get("tfidf", clip_id)[0]}]
 
 
 def windows(readers: Readers, clip_id: str, settings: dict) -> list:
@@ -99,8 +119,9 @@ def rawwave_input(instance) -> dict:
 
 
 def fusion_inputs(instance) -> dict:
-    """The fusion instance -> the builder's ``mfcc_shape`` and ``frames_shape``."""
-    return {"mfcc_shape": tuple(instance["mfcc"].shape), "frames_shape": tuple(instance["frames"].shape)}
+    """The fusion instance -> the builder's ``mfcc_shape`` and ``frames_shape`` (and ``text_dim``)."""
+    shapes = {"mfcc_shape": tuple(instance["mfcc"].shape), "frames_shape": tuple(instance["frames"].shape)}
+    return {**shapes, "text_dim": instance["text"].shape[0]} if "text" in instance else shapes
 
 
 def patch_frame_s(params: dict) -> float:

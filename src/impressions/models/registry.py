@@ -29,7 +29,7 @@ MODELS: dict[str, ModelSpec] = {
             instances.first_embeddings,
             exclusion_reason="fewer seconds of embeddings than the head takes",
             input_shapes=instances.flat_input,
-            input_settings=("seconds",),
+            input_settings=("seconds", "pooling"),
         ),
         ModelSpec("clip_cnn", "keras", "cnn.clip_cnn", **_PATCHES),
         ModelSpec("clip_cam_cnn", "keras", "cnn.clip_cam_cnn", **_PATCHES, cam=CamSpec(True, instances.patch_frame_s), init_from=("clip_cnn",)),
@@ -53,7 +53,17 @@ MODELS: dict[str, ModelSpec] = {
             input_shapes=instances.fusion_inputs,
             input_settings=("audio_input", "mfcc_length"),
         ),
+        ModelSpec(
+            "fusion_text",
+            "keras",
+            "fusion.fusion",
+            ("mfcc", "frames", "text"),
+            instances.mfcc_frames_and_text,
+            input_shapes=instances.fusion_inputs,
+            input_settings=("audio_input", "mfcc_length"),
+        ),
         ModelSpec("knn", "sklearn", "knn.knn", ("vggish",), instances.windows, exclusion_reason="no VGGish embedding"),
+        ModelSpec("text_linear", "sklearn", "text.text_linear", ("text",), instances.text_vector, exclusion_reason="no text"),
     )
 }
 """Model name -> its entry, in the order tables list them."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from impressions import TRAITS
 from impressions.models.inputs import ClipSource
 
 
@@ -28,12 +27,14 @@ def dataset(
     shuffle: bool,
     seed: int,
     shuffle_buffer: int = 256,
+    weights: np.ndarray | None = None,
 ) -> tf.data.Dataset:
     """A tf.data pipeline of (instance, target) batches streamed from the caches.
 
     With `shuffle`, clips are read in a new seeded order every epoch and instances are mixed in
     a buffer of `shuffle_buffer`; only the buffer and the prefetched batches are in memory.
-    `targets` are the clip's targets (already scaled as the loss wants), shared by its instances.
+    `targets` are the clip's targets (already scaled as the loss wants), shared by its instances;
+    `weights`, when given, are per-clip loss weights (class weights), yielded as a third element.
     """
     epoch = [0]
 
@@ -42,9 +43,11 @@ def dataset(
         epoch[0] += 1
         for index, instances in source.clips(order):
             for instance in instances:
-                yield instance, targets[index]
+                yield (instance, targets[index]) if weights is None else (instance, targets[index], weights[index])
 
-    output_signature = (signature(source), tf.TensorSpec((len(TRAITS),), tf.float32))
+    output_signature = (signature(source), tf.TensorSpec((targets.shape[1],), tf.float32))
+    if weights is not None:
+        output_signature += (tf.TensorSpec((), tf.float32),)
     stream = tf.data.Dataset.from_generator(generate, output_signature=output_signature)
     if shuffle:
         stream = stream.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)

@@ -17,9 +17,15 @@ import numpy as np
 import pandas as pd
 
 from impressions import SPLITS, TRAITS
+from impressions.models.metrics import headline
 from impressions.models.registry import MODELS
+from impressions.models.task import FIRST_IMPRESSIONS, Task
 
 YARDSTICKS = {"baseline": "train-mean baseline", "ceiling": "noise ceiling (ground truth)"}
+CLASS_YARDSTICKS = {"majority": "majority class (train)", "prior": "class-prior guess (train frequencies)", "bayes": "Bayes classifier (ground truth)"}
+"""Classification's yardsticks in metrics.json, and their rows' names in the tables."""
+CLASS_METRICS = {"accuracy": "accuracy", "balanced_accuracy": "balanced accuracy", "weighted_f1": "weighted F1", "macro_f1": "macro F1"}
+"""Classification metrics of metrics.json, and their columns' names in the comparison."""
 
 Block = tuple[str, object]
 """(kind, content): ``h1``/``h2``/``p``/``warning`` text, ``list`` of texts, ``table``
@@ -39,12 +45,23 @@ def fewer_clips(metrics: dict[str, dict], split: str = "test") -> dict[str, int]
     return {name: m["splits"][split]["n_clips"] for name, m in metrics.items() if m["splits"][split]["n_clips"] < most}
 
 
-def comparison(metrics: dict[str, dict], split: str = "test") -> pd.DataFrame:
-    """One row per model, best mean 1-MAE first, then the baseline and the ceiling.
+def task_of(metrics: dict[str, dict]) -> Task:
+    """The task the models were scored on, from their metrics.json ("task"; without it: First Impressions)."""
+    described = next((m["task"] for m in metrics.values() if "task" in m), None)
+    return Task.from_params(described) if described else FIRST_IMPRESSIONS
 
-    Columns: clips scored, 1-MAE per trait and mean, R^2 (mean over traits), MAE (mean), and the
-    spread of the predictions against the labels' (mean sd ratio: below 1 is regression to the mean).
+
+def comparison(metrics: dict[str, dict], split: str = "test") -> pd.DataFrame:
+    """One row per model, best first, then the yardsticks.
+
+    Regression: best mean 1-MAE first, then the baseline and the ceiling. Columns: clips scored,
+    1-MAE per trait and mean, R^2 (mean over traits), MAE (mean), and the spread of the predictions
+    against the labels' (mean sd ratio: below 1 is regression to the mean). Classification: see
+    `class_comparison`.
     """
+    task = task_of(metrics)
+    if task.classification:
+        return class_comparison(metrics, split, task)
     rows = {}
     for name, result in metrics.items():
         rows[name] = {"clips": result["splits"][split]["n_clips"], **_row(result["splits"][split]["model"])}
@@ -70,8 +87,117 @@ def _row(scores: dict) -> dict:
     return row
 
 
+def _entries(metrics: dict[str, dict], split: str, yardsticks: dict[str, str]) -> list[tuple[str, dict, int]]:
+    """(row name, scores, clips) of every model, then of every yardstick the source has, on `split`."""
+    source = _yardstick_source(metrics, split)
+    entries = [(name, result["splits"][split]["model"], result["splits"][split]["n_clips"]) for name, result in metrics.items()]
+    return entries + [
+        (label, source["splits"][split][who], source["splits"][split]["n_clips"])
+        for who, label in yardsticks.items()
+        if source is not None and who in source["splits"][split]
+    ]
+
+
+def class_comparison(metrics: dict[str, dict], split: str = "test", task: Task | None = None) -> pd.DataFrame:
+    """One row per model, best by the task's metric first, then the majority class, the
+    class-prior guess and (synthetic data) the Bayes classifier.
+
+    Columns: clips scored, accuracy, balanced accuracy, weighted F1 and macro F1.
+    """
+    task = task or task_of(metrics)
+    rows = {
+        name: {"clips": n_clips, **{label: scores[key] for key, label in CLASS_METRICS.items()}}
+        for name, scores, n_clips in _entries(metrics, split, CLASS_YARDSTICKS)
+    }
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    models = table.loc[list(metrics)].sort_values(CLASS_METRICS[task.metric], ascending=False, kind="stable")
+    table = pd.concat([models, table.drop(index=list(metrics))])
+    table.index.name = "model"
+    return table
+
+
+def certainty(metrics: dict[str, dict], split: str = "test") -> pd.DataFrame:
+    """How sure each model's score is, in the comparison's order: its headline metric with the
+    bootstrap interval, its difference to the baseline (train mean; majority class) with the
+    paired interval, and whether the model is better (the whole interval above 0). Empty when
+    the metrics hold no bootstrap."""
+    task = task_of(metrics)
+    order = [name for name in comparison(metrics, split).index if name in metrics and "bootstrap" in metrics[name]["splits"][split]]
+    if not order:
+        return pd.DataFrame()
+    base = "majority" if task.classification else "baseline"
+    rows = {}
+    for name in order:
+        result = metrics[name]["splits"][split]
+        drawn = result["bootstrap"]
+        score, baseline = headline(result["model"], task), headline(result[base], task)
+        rows[name] = {
+            "clips": result["n_clips"],
+            f"{CLASS_METRICS.get(drawn['metric'], drawn['metric'])} [{100 * drawn['level']:g}% interval]": _with_interval(score, drawn["model"]),
+            "against the baseline": _with_interval(score - baseline, drawn["difference_interval"], sign=True),
+            "better": "yes" if drawn["better_than_baseline"] else "no",
+        }
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "model"
+    return table
+
+
+def _with_interval(value: float, bounds: list[float], sign: bool = False) -> str:
+    form = "+.4f" if sign else ".4f"
+    return f"{value:{form}} [{bounds[0]:{form}}, {bounds[1]:{form}}]"
+
+
+def _certainty_blocks(metrics: dict[str, dict], split: str = "test") -> list[Block]:
+    """The intervals table and which models beat the baseline, when the metrics hold a bootstrap."""
+    table = certainty(metrics, split)
+    if table.empty:
+        return []
+    drawn = next(m["splits"][split]["bootstrap"] for m in metrics.values() if "bootstrap" in m["splits"][split])
+    baseline = "majority class" if task_of(metrics).classification else "train-mean baseline"
+    better = [name for name in table.index if table.loc[name, "better"] == "yes"]
+    verdict = f"Better than the {baseline}: {', '.join(better)}." if better else f"No model is better than the {baseline}."
+    return [
+        ("h2", f"Test split: how sure ({100 * drawn['level']:g}% bootstrap intervals)"),
+        ("table", _formatted(table, 4)),
+        (
+            "p",
+            f"{verdict} Intervals are percentile bootstraps over the split's clips ({drawn['resamples']} resamples, seed "
+            f"{drawn['seed']}); the difference to the {baseline} is paired: both are scored on the same resamples, and a "
+            "model is better only when the whole interval of the difference is above 0. On a few dozen clips, models "
+            "whose intervals overlap are not told apart.",
+        ),
+    ]
+
+
+def class_f1_table(metrics: dict[str, dict], split: str = "test") -> pd.DataFrame:
+    """F1 per class (columns, with the split's clips of each) of every model, in the comparison's
+    order, and of the yardsticks."""
+    order = list(class_comparison(metrics, split).index)
+    entries = {name: scores for name, scores, _ in _entries(metrics, split, CLASS_YARDSTICKS)}
+    source = _yardstick_source(metrics, split)["splits"][split]["model"]["per_class"]
+    classes = next(iter(metrics.values()))["classes"]
+    columns = {c: f"{c} (n={source[c]['support']})" for c in classes}
+    table = pd.DataFrame.from_dict({name: {columns[c]: entries[name]["per_class"][c]["f1"] for c in classes} for name in order}, orient="index")
+    table.index.name = "model"
+    return table
+
+
 def summary_table(metrics: dict[str, dict]) -> pd.DataFrame:
-    """summary.tsv: every model and yardstick on every split; 1-MAE and R^2 per trait and mean."""
+    """summary.tsv: every model and yardstick on every split.
+
+    Regression: 1-MAE and R^2 per trait and mean. Classification: accuracy, balanced accuracy,
+    weighted and macro F1, and F1, precision and recall per class.
+    """
+    task = task_of(metrics)
+    if task.classification:
+        rows = []
+        for split in SPLITS:
+            for name, scores, n_clips in _entries(metrics, split, CLASS_YARDSTICKS):
+                row = {"split": split, "model": name, "n_clips": n_clips, **{key: scores[key] for key in CLASS_METRICS}}
+                for measure in ("f1", "precision", "recall"):
+                    row |= {f"{measure}_{c}": scores["per_class"][c][measure] for c in task.classes}
+                rows.append(row)
+        return pd.DataFrame(rows)
     rows = []
     for split in SPLITS:
         source = _yardstick_source(metrics, split)
@@ -130,17 +256,22 @@ def blocks(
     figures: dict,
     keras_models: list[str],
 ) -> list[Block]:
-    """The page, top to bottom: warnings, clips, the comparison, the CAMs (profiles and one gallery
-    per model: the hidden cue's trait, else the best-predicted one) and every other figure.
+    """The page, top to bottom: warnings, clips, the comparison (classification: and F1 per class),
+    the CAMs (profiles and one gallery per model: the hidden cue's trait, else the best-predicted
+    output) and every other figure.
 
     Parameters
     ----------
     embedder : the VGGish cache attributes ``source``, ``pretrained`` and ``description``
     metrics : model name -> that model's metrics.json content
     localisations : CAM model -> its localisation.json content
-    figures : ``data`` (trait distributions, sample clips), ``training`` and ``predictions``
-        (per model, in `keras_models` / `metrics` order), ``cam_profiles`` (CAM model -> path) and
-        ``cam_galleries`` (CAM model -> trait -> path): paths relative to the page
+    figures : ``data`` (trait distributions or clips per class, sample clips), ``training`` and
+        ``predictions`` (per model, in `keras_models` / `metrics` order: predicted vs true, or
+        the confusion matrices), ``models`` (optional: the figures of all models, the per-class
+        F1), ``cam_profiles`` (CAM model -> path) and ``cam_galleries`` (CAM model -> trait or
+        class -> path): paths relative to the page
+
+    The task (regression or classification) is read from the metrics (`task_of`).
     """
     page: list[Block] = [("h1", f"impressions: run summary for `{dataset}`")]
     if not embedder.get("pretrained", False):
@@ -171,34 +302,30 @@ def blocks(
             ("list", listed),
         ]
 
-    page += [
-        ("h2", "Test split: every model against the yardsticks"),
-        ("table", _formatted(comparison(metrics), 4)),
-        (
-            "p",
-            "1-MAE is 1 minus the mean absolute error of the trait scores in [0, 1] (higher is better); R² and MAE "
-            "are means over the five traits; sd ratio is the spread of the predictions over the spread of the labels "
-            "(below 1: predictions regress to the mean). The baseline predicts the training split's mean for every "
-            "clip; the ceiling (synthetic data only) is the best any model can reach given the label noise. "
-            "`summary.tsv` has every split and R² per trait.",
-        ),
-    ]
-    fewer = fewer_clips(metrics)
-    if fewer:
-        page.append(
+    task = task_of(metrics)
+    if task.classification:
+        page += _class_blocks(metrics, manifest, task)
+    else:
+        page += [
+            ("h2", "Test split: every model against the yardsticks"),
+            ("table", _formatted(comparison(metrics), 4)),
             (
                 "p",
-                "Scored on fewer test clips than the yardsticks (the rest are in `models/<model>/excluded.tsv`): "
-                + ", ".join(f"{name} ({n})" for name, n in fewer.items())
-                + ".",
-            )
-        )
-    means = pd.DataFrame({s: {name: result["splits"][s]["model"]["mean"]["one_minus_mae"] for name, result in metrics.items()} for s in SPLITS})
-    means.index.name = "model"
-    page += [("h2", "Mean 1-MAE per split"), ("table", _formatted(means, 4)), ("p", "A model far better on train than on val and test has overfitted.")]
-
+                "1-MAE is 1 minus the mean absolute error of the trait scores in [0, 1] (higher is better); R² and MAE "
+                "are means over the five traits; sd ratio is the spread of the predictions over the spread of the labels "
+                "(below 1: predictions regress to the mean). The baseline predicts the training split's mean for every "
+                "clip; the ceiling (synthetic data only) is the best any model can reach given the label noise. "
+                "`summary.tsv` has every split and R² per trait.",
+            ),
+            *_fewer_clips_note(metrics),
+            *_certainty_blocks(metrics),
+        ]
+        means = pd.DataFrame({s: {name: result["splits"][s]["model"]["mean"]["one_minus_mae"] for name, result in metrics.items()} for s in SPLITS})
+        means.index.name = "model"
+        page += [("h2", "Mean 1-MAE per split"), ("table", _formatted(means, 4)), ("p", "A model far better on train than on val and test has overfitted.")]
+    noun = "class" if task.classification else "trait"
     if localisations:
-        page.append(("h2", "Class activation maps: where the traits were heard"))
+        page.append(("h2", f"Class activation maps: where the {'classes' if task.classification else 'traits'} were heard"))
         table = cam_table(localisations)
         if len(table):
             band = next(iter(localisations.values()))["hidden_band"]
@@ -216,27 +343,94 @@ def blocks(
                 ("table", _formatted(table, 3)),
             ]
         for name in localisations:
-            trait = _shown_trait(localisations[name], metrics.get(name))
+            trait = _shown_trait(localisations[name], metrics.get(name), task)
             page += [
-                ("image", (figures["cam_profiles"][name], f"{name}: mean map per trait over bands and time")),
+                ("image", (figures["cam_profiles"][name], f"{name}: mean map per {noun} over bands and time")),
                 ("image", (figures["cam_galleries"][name][trait], f"{name}: top clips for {trait}")),
             ]
-        page.append(("p", "Galleries of every trait are in `cam/<model>/gallery_<trait>.png`, the maps in `cam/<model>/cams.h5`."))
+        page.append(("p", f"Galleries of every {noun} are in `cam/<model>/galleries/<{noun}>.png`, the maps in `cam/<model>/cams.h5`."))
 
-    page += [("h2", "Data"), *[("image", (path, caption)) for path, caption in zip(figures["data"], ("trait distributions per split", "sample clips"))]]
+    if task.classification:
+        data, curves, heading, prediction = "clips per class per split", "loss and accuracy per epoch", "Confusion matrices (test split)", "confusion matrix"
+    else:
+        data, curves, heading, prediction = (
+            "trait distributions per split",
+            "loss and 1-MAE per epoch",
+            "Predicted against true score (test split)",
+            "predicted vs true",
+        )
+    page += [("h2", "Data"), *[("image", (path, caption)) for path, caption in zip(figures["data"], (data, "sample clips"))]]
     page.append(("h2", "Training curves"))
-    page += [("image", (path, f"{name}: loss and 1-MAE per epoch")) for name, path in zip(keras_models, figures["training"])]
-    page.append(("h2", "Predicted against true score (test split)"))
-    page += [("image", (path, f"{name}: predicted vs true")) for name, path in zip(metrics, figures["predictions"])]
+    page += [("image", (path, f"{name}: {curves}")) for name, path in zip(keras_models, figures["training"])]
+    page.append(("h2", heading))
+    page += [("image", (path, f"{name}: {prediction}")) for name, path in zip(metrics, figures["predictions"])]
+    page += [("image", (path, "F1 per class of every model (test split)")) for path in figures.get("models", [])]
     return page
 
 
-def _shown_trait(localisation: dict, metrics: dict | None) -> str:
-    """The trait whose gallery the page shows: the hidden cue's, else the model's best on test."""
+def _fewer_clips_note(metrics: dict[str, dict]) -> list[Block]:
+    """A paragraph naming the models scored on fewer test clips than the yardsticks, if any."""
+    fewer = fewer_clips(metrics)
+    if not fewer:
+        return []
+    names = ", ".join(f"{name} ({n})" for name, n in fewer.items())
+    return [("p", f"Scored on fewer test clips than the yardsticks (the rest are in `models/<model>/excluded.tsv`): {names}.")]
+
+
+def _class_blocks(metrics: dict[str, dict], manifest: pd.DataFrame, task: Task) -> list[Block]:
+    """The classification results: clips per class, the comparison, F1 per class, the metric per split."""
+    blocks: list[Block] = []
+    if task.target in manifest.columns:
+        labelled = manifest[manifest["split"].isin(SPLITS)]
+        counts = labelled.groupby(["split", task.target]).size().unstack(fill_value=0).reindex(index=SPLITS, columns=list(task.classes), fill_value=0)
+        counts.index.name = "split"
+        blocks += [("h2", f"Clips per class ({task.target})"), ("table", _formatted(counts, 0))]
+    first = next(iter(metrics.values()))
+    metric = CLASS_METRICS[task.metric]
+    blocks += [
+        ("h2", "Test split: every model against the yardsticks"),
+        ("table", _formatted(class_comparison(metrics, "test", task), 4)),
+        (
+            "p",
+            f"Models are sorted by {metric}, the task's metric. Accuracy is the share of clips whose most probable class is "
+            "the annotated one; balanced accuracy the mean recall over the classes the split holds; weighted F1 the classes' "
+            "F1 averaged with their clip counts as weights, macro F1 their plain mean (a class with no clips and no "
+            f"predictions counts as 0). The majority class predicts the training split's most frequent class "
+            f"({first['majority_class']}) for every clip; the class-prior guess draws each clip's class at random with the "
+            "training split's class frequencies (scored in expectation, not by one draw); the Bayes classifier (synthetic "
+            "data only) knows the generator's hidden values: the best any model can do. `summary.tsv` has every split and "
+            "precision, recall and F1 per class.",
+        ),
+        *_fewer_clips_note(metrics),
+        *_certainty_blocks(metrics),
+        ("h2", "Test split: F1 per class"),
+        ("table", _formatted(class_f1_table(metrics, "test"), 3)),
+        (
+            "p",
+            "A class scored 0 is one the model never gets right; the confusion matrices (below, and in "
+            "`models/<model>/metrics.json`) show what it is taken for.",
+        ),
+    ]
+    per_split = pd.DataFrame({s: {name: result["splits"][s]["model"][task.metric] for name, result in metrics.items()} for s in SPLITS})
+    per_split.index.name = "model"
+    blocks += [
+        ("h2", f"{metric[0].upper()}{metric[1:]} per split"),
+        ("table", _formatted(per_split, 4)),
+        ("p", "A model far better on train than on val and test has overfitted."),
+    ]
+    return blocks
+
+
+def _shown_trait(localisation: dict, metrics: dict | None, task: Task = FIRST_IMPRESSIONS) -> str:
+    """The output whose gallery the page shows: the hidden cue's trait, else the model's best on
+    test (regression: by R^2; classification: the class of highest F1)."""
     if localisation.get("hidden_band"):
         return localisation["hidden_band"]["trait"]
     if metrics is None:
-        return TRAITS[0]
+        return task.outputs[0]
+    if task.classification:
+        per_class = metrics["splits"]["test"]["model"]["per_class"]
+        return max(task.classes, key=lambda c: per_class[c]["f1"])
     return max(TRAITS, key=lambda t: metrics["splits"]["test"]["model"][t]["r2"])
 
 

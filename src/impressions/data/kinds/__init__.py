@@ -8,8 +8,10 @@ An adapter module provides
 - ``label_files(dataset)``: the label files, relative to root (inputs of the sheet rule);
 - ``read_labels(root, dataset)``: one row per labelled clip (``clip_id``, ``split``, ``source``,
   then ``label_columns(dataset)`` and metadata), and per row why its labels are unusable;
-- ``label_columns(dataset)``, ``BY_SPLIT`` (a clip matches the labels of its folder's split) and
-  ``default_splits()`` (where the kind's files are when config names no folders).
+- ``label_columns(dataset)``, ``BY_SPLIT`` (a clip matches the labels of its folder's split),
+  ``PREDICTS`` (its unlabelled rows form a ``predict`` split, predicted into ``submission.csv``),
+  ``HAS_TEXT`` (its sheet has each utterance's ``text``, the text feature family's input)
+  and ``default_splits()`` (where the kind's files are when config names no folders).
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ from impressions.data.sheet import walk
 from impressions.io.errors import InputError
 
 BY_SPLIT = True
+PREDICTS = False
+HAS_TEXT = False
 
 
 def default_splits() -> dict:

@@ -15,12 +15,13 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
+from impressions import EMOTIONS, SENTIMENTS
 from impressions.data.sheet import walk
 from impressions.io.errors import InputError
 
 BY_SPLIT = True
-EMOTIONS = ("neutral", "joy", "surprise", "anger", "sadness", "disgust", "fear")
-SENTIMENTS = ("neutral", "positive", "negative")
+PREDICTS = False
+HAS_TEXT = True
 CSV_COLUMNS = ["Sr No.", "Utterance", "Speaker", "Emotion", "Sentiment", "Dialogue_ID", "Utterance_ID", "Season", "Episode", "StartTime", "EndTime"]
 """The columns of the official CSVs."""
 SHEET_NAMES = {

@@ -19,6 +19,8 @@ from impressions.data.sheet import walk
 from impressions.io.errors import InputError
 
 BY_SPLIT = False
+PREDICTS = True
+HAS_TEXT = False
 SPLIT_NAMES = {"train": "train", "val": "val", "valid": "val", "validation": "val", "dev": "val", "test": "test"}
 """Values of a split column (any case) -> split."""
 
