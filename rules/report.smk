@@ -126,6 +126,7 @@ rule summary:
         metrics=metrics_of_all_models,
         localisation=cam_files("localisation.json"),
         ground_truth=ground_truth,
+        benchmarks=benchmarks,
         code=code("summary.py"),
     output:
         markdown="results/{dataset}/summary.md",

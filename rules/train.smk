@@ -25,6 +25,7 @@ rule train:
         entry=model_entry,
         seed=setting("models", "seed"),
         task=task_params,
+        memory_mb=setting("models", "memory_mb"),
     script:
         "../scripts/train.py"
 
@@ -46,6 +47,7 @@ rule train_sklearn:
         settings=model_params,
         entry=model_entry,
         task=task_params,
+        memory_mb=setting("models", "memory_mb"),
     script:
         "../scripts/train_sklearn.py"
 

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import h5py
+import pandas as pd
 
 from impressions.data.clips import read_manifest
 from impressions.io.atomic import write_text, write_tsv
@@ -34,6 +35,9 @@ with rule_log(snakemake) as log:  # noqa: F821
         "cam_profiles": {m: str(Path(p).relative_to(root)) for m, p in zip(snakemake.params.cams, snakemake.input.cam_profiles)},
         "cam_galleries": galleries,
     }
+    timings = pd.DataFrame(
+        [{"rule": Path(path).parent.name, "job": Path(path).stem, **pd.read_csv(path, sep="\t").iloc[0]} for path in snakemake.input.benchmarks]
+    )
     page = summary.blocks(
         dataset=snakemake.wildcards.dataset,
         manifest=read_manifest(snakemake.input.manifest),
@@ -43,6 +47,7 @@ with rule_log(snakemake) as log:  # noqa: F821
         localisations=localisations,
         figures=figures,
         keras_models=snakemake.params.keras_models,
+        timings=timings,
     )
     write_tsv(snakemake.output.table, summary.summary_table(metrics))
     markdown = summary.to_markdown(page)

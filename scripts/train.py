@@ -22,5 +22,6 @@ with rule_log(snakemake) as log:  # noqa: F821 (snakemake is injected by the scr
         outputs=snakemake.output,
         init_model=snakemake.input.get("init_model"),
         task=Task.from_params(snakemake.params.task),
+        memory_mb=snakemake.params.memory_mb,
         log=log.info,
     )

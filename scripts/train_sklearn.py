@@ -14,5 +14,6 @@ with rule_log(snakemake) as log:  # noqa: F821
         settings=snakemake.params.settings,
         outputs=snakemake.output,
         task=Task.from_params(snakemake.params.task),
+        memory_mb=snakemake.params.memory_mb,
         log=log.info,
     )

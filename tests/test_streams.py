@@ -96,3 +96,35 @@ def test_clip_predictions_average_the_instances_of_a_clip(tmp_path):
     assert clip_ids == list(rows["clip_id"]) and predictions.shape == (6, 5)
     for (_, instances), predicted in zip(source.clips(), predictions):
         assert predicted[0] == pytest.approx(np.mean([p.mean() for p in instances]), rel=1e-5)
+
+
+def test_predictions_are_batched_across_clips_and_averaged_per_clip(tmp_path):
+    rows, caches = make_caches(tmp_path, n_clips=40, n_shards=2)
+    source = ClipSource("clip_cnn", rows, caches, {})
+    calls = []
+
+    def predict(batch):
+        calls.append(len(batch))
+        flat = batch.reshape(len(batch), -1)
+        return np.stack([flat.mean(1), flat.max(1), flat.min(1), flat.std(1), flat[:, 0]], axis=1)  # one column per trait
+
+    clip_ids, predictions = clip_predictions(source, predict, batch_size=16)
+    assert len(calls) < len(rows) and max(calls) <= 16 and sum(calls) == rows["n_real"].sum()
+    for (_, instances), predicted in zip(source.clips(), predictions):
+        expected = [np.mean([f(p) for p in instances]) for f in (np.mean, np.max, np.min, np.std, lambda p: p.flat[0])]
+        np.testing.assert_allclose(predicted, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_a_split_that_fits_is_read_from_the_caches_once(tmp_path):
+    rows, caches = make_caches(tmp_path)
+    kept = ClipSource("clip_cnn", rows, caches, {})
+    streamed = ClipSource("clip_cnn", rows, caches, {}, memory_mb=0.1)  # 0.1 MB: less than the split's patches
+    first = [instances for _, instances in kept.clips()]
+    for source in (kept, streamed):
+        list(source.clips())
+        source.reads = 0
+        order = np.random.default_rng(0).permutation(len(rows))
+        again = dict(source.clips(order))
+        for index, instances in enumerate(first):
+            np.testing.assert_array_equal(np.stack(again[index]), np.stack(instances))
+    assert kept.reads == 0 and streamed.reads == len(rows)

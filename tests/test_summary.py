@@ -8,7 +8,7 @@ import pytest
 
 from impressions import SPLITS, TRAITS
 from impressions.models.metrics import evaluate, prediction_table
-from impressions.report.summary import blocks, cam_table, comparison, summary_table, to_html, to_markdown
+from impressions.report.summary import blocks, cam_table, comparison, summary_table, time_table, to_html, to_markdown
 
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
 
@@ -157,6 +157,25 @@ def test_html_embeds_every_image_and_escapes_text(metrics, tmp_path):
     assert "<code>vggish.source: hub</code>" in text and text.count("<table") == 4
     headings = [content for kind, content in page if kind == "h2"]
     assert all(f"<a href='#s{i}'>" in text and f"<h2 id='s{i}'>" in text for i in range(len(headings)))
+
+
+def test_time_table_sums_each_rules_jobs_and_the_page_ends_with_it(metrics):
+    jobs = pd.DataFrame(
+        [
+            {"rule": "wav", "job": "000", "s": 2.0, "max_rss": 100.0},
+            {"rule": "wav", "job": "001", "s": 3.0, "max_rss": 120.0},
+            {"rule": "train", "job": "fusion", "s": 15.0, "max_rss": 900.0},
+        ]
+    )
+    table = time_table(jobs)
+    assert list(table.index) == ["train", "wav", "all"]
+    assert table.loc["wav", "jobs"] == 2 and table.loc["wav", "seconds"] == 5.0 and table.loc["wav", "share (%)"] == 25.0
+    assert table.loc["wav", "longest job"] == "001" and table.loc["wav", "its seconds"] == 3.0 and table.loc["wav", "peak memory (MB)"] == 120.0
+    assert list(table.loc["all"]) == [3, 20.0, 100.0, "train fusion", 15.0, 900.0]
+    text = to_markdown(blocks(**page_inputs(metrics), timings=jobs))
+    assert text.index("## Where the time went") > text.index("## Training curves")
+    assert "| wav | 2 | 5.0 | 25.0 | 001 | 3.0 | 120.0 |" in text
+    assert "Where the time went" not in to_markdown(blocks(**page_inputs(metrics)))
 
 
 def test_page_without_figures_keeps_text_and_tables(metrics):

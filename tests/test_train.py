@@ -212,3 +212,57 @@ def test_knn_classifies_by_the_mean_of_its_windows_votes_with_a_column_for_every
         distances = (((windows[clip] - mean) / sd)[:, None, :] - ((x - mean) / sd)[None]) ** 2
         votes = np.eye(3)[y[distances.sum(axis=2).argmin(axis=1)]].mean(axis=0)  # 1-NN per window, averaged over the clip's
         np.testing.assert_allclose(test.loc[clip, ["p_calm", "p_happy", "p_sad"]].to_numpy(float), votes, atol=1e-6)
+
+
+TWICE = """
+import sys
+sys.path.insert(0, {src!r})
+from types import SimpleNamespace
+from pathlib import Path
+from impressions import SPLITS
+from impressions.models.train import train_model
+folder, out = Path({folder!r}), Path(sys.argv[1])
+out.mkdir()
+base = dict(loss="mse", standardize_targets=True, output_activation="linear", learning_rate=0.003, batch_size=8)
+base.update(max_epochs=3, patience=3, shuffle_buffer=32, dropout=0.3)
+models = {{
+    "clip_cnn": ({{"spectrogram": [str(folder / "spectrogram" / "000.h5")]}}, dict(base, filters=[4, 8], dense_units=8)),
+    "fusion": (  # with augmentation: random crop, flip and brightness
+        {{"mfcc": [str(folder / "mfcc" / "000.h5")], "frames": [str(folder / "frames" / "000.h5")]}},
+        dict(base, audio="conv2d", audio_input="mfcc", mfcc_length=20, visual="vgg", resnet_weights="", crop=16, vgg_filters=[4]),
+    ),
+}}
+for name, (caches, settings) in models.items():
+    outputs = SimpleNamespace(
+        model=out / f"{{name}}.keras", history=out / f"{{name}}.csv", excluded=out / f"{{name}}.tsv",
+        predictions=[out / f"{{name}}_{{s}}.csv" for s in SPLITS],
+    )
+    train_model(name, manifest=folder / "manifest.tsv", caches=caches, settings=settings, seed=3, threads=2, outputs=outputs, log=lambda _: None)
+"""
+
+
+def test_training_twice_in_fresh_processes_gives_the_same_predictions_byte_for_byte(tmp_path):
+    """Two runs of the same config: seeded weights, shuffling, dropout and augmentation (crop,
+    flips, brightness), deterministic kernels; the second run must not differ in a single byte."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    rng = np.random.default_rng(5)
+    clips = [f"c{i:02d}" for i in range(48)]
+    splits = ["train"] * 32 + ["val"] * 8 + ["test"] * 8
+    targets = rng.uniform(0.2, 0.8, size=(len(clips), 5))
+    pd.DataFrame({"clip_id": clips, "split": splits, "shard": "000", **dict(zip(TRAITS, targets.T))}).to_csv(tmp_path / "manifest.tsv", sep="\t", index=False)
+    patches = [rng.normal(size=(3, 96, 64)).astype(np.float32) for _ in clips]
+    for family in ("spectrogram", "mfcc", "frames"):  # a cache's file name is its shard
+        (tmp_path / family).mkdir()
+    write_cache(tmp_path / "spectrogram" / "000.h5", clips, {"clip_spectrogram": patches, "n_real_seconds": [np.array([3], np.int32)] * len(clips)}, {})
+    write_cache(tmp_path / "mfcc" / "000.h5", clips, {"mfcc": [rng.normal(size=(24, 20)).astype(np.float32) for _ in clips]}, {})
+    write_cache(tmp_path / "frames" / "000.h5", clips, {"frames": [rng.integers(0, 255, size=(6, 20, 24, 3), dtype=np.uint8) for _ in clips]}, {})
+    script = TWICE.format(src=str(Path(__file__).resolve().parents[1] / "src"), folder=str(tmp_path))
+    for run in ("one", "two"):
+        subprocess.run([sys.executable, "-c", script, str(tmp_path / run)], check=True, capture_output=True)
+    predictions = [f"{model}_{split}.csv" for model in ("clip_cnn", "fusion") for split in SPLITS]
+    for name in [*predictions, "clip_cnn.csv", "fusion.csv"]:  # and the histories: every epoch's loss and metric
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
+    assert len(pd.read_csv(tmp_path / "one" / "fusion_test.csv")) == 8

@@ -24,6 +24,9 @@ from impressions.models.instances import Readers
 from impressions.models.metrics import prediction_table
 from impressions.models.task import FIRST_IMPRESSIONS, Task
 
+MEMORY_MB = 2048
+"""Default of ``models.memory_mb``: the most a split's instances may take to be kept in memory."""
+
 PREDICT = "predict"
 """The split of the clips without labels (a challenge's test.csv): predicted, never scored."""
 
@@ -40,6 +43,9 @@ class ClipSource:
     task : what the model learns; rows whose label it cannot learn (a class outside its classes)
         are left out and listed by `excluded`
     labelled : False for the ``predict`` split, whose clips have no labels to check
+    memory_mb : a split whose instances take at most this many MB is kept in memory after its
+        first complete pass (later epochs and predictions read no cache); a bigger one is read
+        from the caches on every pass, so that memory never holds more than this
     """
 
     def __init__(
@@ -50,6 +56,7 @@ class ClipSource:
         settings: dict,
         task: Task = FIRST_IMPRESSIONS,
         labelled: bool = True,
+        memory_mb: float = MEMORY_MB,
     ):
         self.spec = registry.spec(model)
         self.task = task
@@ -60,12 +67,21 @@ class ClipSource:
         self.settings = settings
         self.reads = 0  # clips read so far: lets a test check that reading is lazy
         self.missing: dict[str, str] = {}  # clip id -> why a cache it needs lacks it (a stage could not compute it)
+        self.memory_bytes = memory_mb * 2**20
+        self.kept: list[list] | None = None  # every clip's instances, once a complete pass fitted in memory_mb
 
     def clips(self, order: np.ndarray | None = None) -> Iterator[tuple[int, list]]:
         """(row index, instances) of each clip, in `order` (default: manifest order)."""
+        indices = range(len(self.rows)) if order is None else order
+        if self.kept is not None:
+            for index in indices:
+                yield int(index), self.kept[index]
+            return
+        keeping: dict[int, list] | None = {}
+        size = 0
         readers: dict[str, Readers] = {}
         try:
-            for index in range(len(self.rows)) if order is None else order:
+            for index in indices:
                 row = self.rows.iloc[index]
                 if row["shard"] not in readers:
                     readers[row["shard"]] = {f: CacheReader(self.caches[f][row["shard"]]) for f in self.spec.families}
@@ -75,9 +91,17 @@ class ClipSource:
                 if lacking:
                     failed = shard_readers[lacking[0]].failed
                     self.missing[clip_id] = f"{lacking[0]}: {failed.get(clip_id, 'not in the cache')}"
-                    yield int(index), []
-                    continue
-                yield int(index), self.spec.instances(shard_readers, clip_id, self.settings)
+                    instances = []
+                else:
+                    instances = self.spec.instances(shard_readers, clip_id, self.settings)
+                if keeping is not None:
+                    size += sum(_nbytes(instance) for instance in instances)
+                    keeping[int(index)] = instances
+                    if size > self.memory_bytes:
+                        keeping = None
+                yield int(index), instances
+            if keeping is not None and len(keeping) == len(self.rows):
+                self.kept = [keeping[index] for index in range(len(self.rows))]
         finally:
             for shard_readers in readers.values():
                 for reader in shard_readers.values():
@@ -104,34 +128,57 @@ class ClipSource:
         raise ValueError(f"no clip of this split gives an input ({self.spec.exclusion_reason})")
 
 
-def clip_predictions(source: ClipSource, predict: Callable[[np.ndarray | dict], np.ndarray], *, batch_size: int = 64):
-    """Predict every clip: instances in batches, averaged per clip (patch models, KNN windows).
+def _nbytes(instance) -> int:
+    return sum(a.nbytes for a in instance.values()) if isinstance(instance, dict) else instance.nbytes
+
+
+def clip_predictions(source: ClipSource, predict: Callable[[np.ndarray | dict], np.ndarray], *, batch_size: int = 256):
+    """Predict every clip: instances of consecutive clips batched together (`batch_size` at most,
+    and at least one whole clip), one `predict` call per batch, and the predictions averaged per
+    clip (patch models, KNN windows) by segment.
 
     Returns
     -------
     clip_ids : the clips that have instances, in manifest order
     predictions : np.ndarray [shape=(clips, outputs)]
     """
-    clip_ids, predictions = [], []
+    clip_ids, predictions, pending, owners = [], [], [], []
+
+    def flush():
+        if isinstance(pending[0], dict):
+            batch = {key: np.stack([i[key] for i in pending]) for key in pending[0]}
+        else:
+            batch = np.stack(pending)
+        owner = np.asarray(owners) - owners[0]
+        predicted = np.asarray(predict(batch), np.float64)
+        sums = np.zeros((owner[-1] + 1, predicted.shape[1]))
+        np.add.at(sums, owner, predicted)
+        predictions.append(sums / np.bincount(owner)[:, None])
+        pending.clear(), owners.clear()
+
     for index, instances in source.clips():
         if not instances:
             continue
-        if isinstance(instances[0], dict):
-            batch = {key: np.stack([i[key] for i in instances]) for key in instances[0]}
-        else:
-            batch = np.stack(instances)
+        if pending and len(pending) + len(instances) > batch_size:
+            flush()
         clip_ids.append(source.rows.iloc[index]["clip_id"])
-        predictions.append(np.mean(predict(batch), axis=0))
-    return clip_ids, np.array(predictions, dtype=np.float32).reshape(-1, len(source.task.outputs))
+        pending.extend(instances)
+        owners.extend([len(clip_ids) - 1] * len(instances))
+    if pending:
+        flush()
+    stacked = np.concatenate(predictions) if predictions else np.zeros((0, len(source.task.outputs)))
+    return clip_ids, stacked.astype(np.float32).reshape(-1, len(source.task.outputs))
 
 
-def read_sources(name: str, manifest: str | os.PathLike, caches: dict[str, list[str]], settings: dict, task: Task = FIRST_IMPRESSIONS) -> dict[str, ClipSource]:
+def read_sources(
+    name: str, manifest: str | os.PathLike, caches: dict[str, list[str]], settings: dict, task: Task = FIRST_IMPRESSIONS, memory_mb: float = MEMORY_MB
+) -> dict[str, ClipSource]:
     """One ClipSource per split of SPLITS and one for ``predict`` (the unlabelled clips, often none);
     `caches` maps each family to the paths of its shard files."""
     rows = read_manifest(manifest)
     by_shard = {family: {Path(p).stem: p for p in paths} for family, paths in caches.items()}
-    sources = {split: ClipSource(name, rows[rows["split"] == split], by_shard, settings, task) for split in SPLITS}
-    sources[PREDICT] = ClipSource(name, rows[rows["split"] == PREDICT], by_shard, settings, task, labelled=False)
+    sources = {split: ClipSource(name, rows[rows["split"] == split], by_shard, settings, task, memory_mb=memory_mb) for split in SPLITS}
+    sources[PREDICT] = ClipSource(name, rows[rows["split"] == PREDICT], by_shard, settings, task, labelled=False, memory_mb=memory_mb)
     return sources
 
 

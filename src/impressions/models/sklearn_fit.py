@@ -11,12 +11,20 @@ import pandas as pd
 
 from impressions.io.atomic import atomic_path
 from impressions.models import registry
-from impressions.models.inputs import read_sources, write_predictions
+from impressions.models.inputs import MEMORY_MB, read_sources, write_predictions
 from impressions.models.task import FIRST_IMPRESSIONS, Task
 
 
 def train_sklearn(
-    name: str, *, manifest: str | os.PathLike, caches: dict[str, list[str]], settings: dict, outputs, task: Task = FIRST_IMPRESSIONS, log=print
+    name: str,
+    *,
+    manifest: str | os.PathLike,
+    caches: dict[str, list[str]],
+    settings: dict,
+    outputs,
+    task: Task = FIRST_IMPRESSIONS,
+    memory_mb: float = MEMORY_MB,
+    log=print,
 ) -> None:
     """Fit a registered scikit-learn model on every training instance and predict every split.
 
@@ -33,8 +41,9 @@ def train_sklearn(
     settings : the model's section of config.yaml (its builder's arguments, and its entry's
         ``input_settings``)
     outputs : ``model`` (.pkl), ``excluded`` (tsv), ``predictions`` (one csv per split, in SPLITS order)
+    memory_mb : the most a split's instances may take to be kept in memory (`ClipSource`)
     """
-    sources = read_sources(name, manifest, caches, settings, task)
+    sources = read_sources(name, manifest, caches, settings, task, memory_mb)
     excluded = pd.concat([source.excluded() for source in sources.values()], ignore_index=True)
     instances, targets = [], []
     for index, clip_instances in sources["train"].clips():

@@ -33,9 +33,13 @@ def dataset(
 
     With `shuffle`, clips are read in a new seeded order every epoch and instances are mixed in
     a buffer of `shuffle_buffer`; only the buffer and the prefetched batches are in memory.
+    A source kept in memory (`ClipSource.kept`) is sliced from its arrays instead, shuffled
+    whole every epoch (seeded), with no Python per instance.
     `targets` are the clip's targets (already scaled as the loss wants), shared by its instances;
     `weights`, when given, are per-clip loss weights (class weights), yielded as a third element.
     """
+    if source.kept is not None:
+        return _in_memory(source, targets, batch_size, shuffle, seed, weights)
     epoch = [0]
 
     def generate():
@@ -51,4 +55,23 @@ def dataset(
     stream = tf.data.Dataset.from_generator(generate, output_signature=output_signature)
     if shuffle:
         stream = stream.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    return stream.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def _in_memory(source: ClipSource, targets: np.ndarray, batch_size: int, shuffle: bool, seed: int, weights: np.ndarray | None) -> tf.data.Dataset:
+    """`dataset` of a source whose instances are all in memory, in manifest order unless shuffled."""
+    owners = np.array([index for index, instances in enumerate(source.kept) for _ in instances], np.int64)
+    instances = [instance for clip in source.kept for instance in clip]
+    if not instances:
+        raise ValueError(f"no clip of this split gives an input ({source.spec.exclusion_reason})")
+    if isinstance(instances[0], dict):
+        x = {key: np.stack([i[key] for i in instances]) for key in instances[0]}
+    else:
+        x = np.stack(instances)
+    elements = (x, targets[owners].astype(np.float32))
+    if weights is not None:
+        elements += (np.asarray(weights, np.float32)[owners],)
+    stream = tf.data.Dataset.from_tensor_slices(elements)
+    if shuffle:
+        stream = stream.shuffle(len(owners), seed=seed, reshuffle_each_iteration=True)
     return stream.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -22,7 +22,7 @@ from impressions.io.atomic import atomic_path
 from impressions.io.tf_runtime import devices, use_threads
 from impressions.models import registry
 from impressions.models.entry import ModelSpec
-from impressions.models.inputs import ClipSource, read_sources, write_predictions
+from impressions.models.inputs import MEMORY_MB, ClipSource, read_sources, write_predictions
 from impressions.models.saved import load_model
 from impressions.models.streams import dataset
 from impressions.models.task import FIRST_IMPRESSIONS, Task
@@ -259,6 +259,7 @@ def train_model(
     outputs,
     init_model: str | None = None,
     task: Task = FIRST_IMPRESSIONS,
+    memory_mb: float = MEMORY_MB,
     log=print,
 ) -> None:
     """Train one registered Keras model from its caches and write its outputs.
@@ -273,6 +274,7 @@ def train_model(
     task : what the model learns; for classification the output is one logit per class (linear,
         whatever ``output_activation`` says), the loss cross-entropy (``loss`` and
         ``standardize_targets`` are regression settings) and the predictions class probabilities
+    memory_mb : the most a split's instances may take to be kept in memory (`ClipSource`)
     """
     use_threads(threads)
     log(
@@ -282,7 +284,7 @@ def train_model(
     if tf.config.list_physical_devices("GPU"):
         keras.mixed_precision.set_global_policy("mixed_float16")
     seed_everything(seed)
-    sources = read_sources(name, manifest, caches, settings, task)
+    sources = read_sources(name, manifest, caches, settings, task, memory_mb)
     excluded = pd.concat([source.excluded() for source in sources.values()], ignore_index=True)
     if task.classification:
         settings = {**settings, "output_activation": "linear", "standardize_targets": False}

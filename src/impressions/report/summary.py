@@ -245,6 +245,39 @@ def cam_table(localisations: dict[str, dict]) -> pd.DataFrame:
     return table
 
 
+def time_table(jobs: pd.DataFrame) -> pd.DataFrame:
+    """Where the run's time went, per rule, from Snakemake's benchmark files.
+
+    Parameters
+    ----------
+    jobs : one row per benchmarked job: ``rule``, ``job`` (its shard or model), ``s`` (wall
+        seconds) and ``max_rss`` (MB), the columns of a benchmark file
+
+    Returns
+    -------
+    pd.DataFrame
+        Per rule, most time first: jobs, their seconds in all, their share of all jobs' seconds, the
+        longest job and its seconds, the largest resident memory of a job (MB); a last row
+        ``all`` sums them.
+    """
+    grouped = jobs.groupby("rule")
+    longest = jobs.loc[grouped["s"].idxmax()].set_index("rule")
+    table = pd.DataFrame(
+        {
+            "jobs": grouped.size(),
+            "seconds": grouped["s"].sum(),
+            "share (%)": 100 * grouped["s"].sum() / jobs["s"].sum(),
+            "longest job": longest["job"],
+            "its seconds": longest["s"],
+            "peak memory (MB)": grouped["max_rss"].max(),
+        }
+    ).sort_values("seconds", ascending=False)
+    longest_all = jobs.loc[jobs["s"].idxmax()]
+    table.loc["all"] = [len(jobs), jobs["s"].sum(), 100.0, f"{longest_all['rule']} {longest_all['job']}", longest_all["s"], jobs["max_rss"].max()]
+    table.index.name = "rule"
+    return table
+
+
 def blocks(
     *,
     dataset: str,
@@ -255,10 +288,11 @@ def blocks(
     localisations: dict[str, dict],
     figures: dict,
     keras_models: list[str],
+    timings: pd.DataFrame | None = None,
 ) -> list[Block]:
     """The page, top to bottom: warnings, clips, the comparison (classification: and F1 per class),
     the CAMs (profiles and one gallery per model: the hidden cue's trait, else the best-predicted
-    output) and every other figure.
+    output), every other figure, and where the time went (`time_table` of `timings`, if given).
 
     Parameters
     ----------
@@ -365,6 +399,18 @@ def blocks(
     page.append(("h2", heading))
     page += [("image", (path, f"{name}: {prediction}")) for name, path in zip(metrics, figures["predictions"])]
     page += [("image", (path, "F1 per class of every model (test split)")) for path in figures.get("models", [])]
+    if timings is not None and len(timings):
+        page += [
+            ("h2", "Where the time went"),
+            ("table", _formatted(time_table(timings), 1)),
+            (
+                "p",
+                "Wall seconds of each job as Snakemake's benchmark files (`benchmarks/<rule>/`) recorded them, for the "
+                "rules that keep one (audio and video stages, embedding, Keras training, CAM maps); the rest (plots, "
+                "metrics, scikit-learn models) take seconds each. Jobs run side by side when cores allow, so the run's "
+                "wall time is less than the sum.",
+            ),
+        ]
     return page
 
 
