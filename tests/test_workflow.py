@@ -83,11 +83,13 @@ def test_caches_hold_each_shards_clips_with_documented_shapes(run):
     frames = TINY["frames"]
     for shard in (f"{i:03d}" for i in range(N_SHARDS)):
         expected = sorted(manifest.loc[manifest["shard"] == shard, "clip_id"])
-        caches = {family: CacheReader(run / "features" / family / f"{shard}.h5") for family in ("logmel", "mfcc", "spectrogram", "rawwave", "frames", "vggish")}
+        families = ("logmel", "mfcc", "spectrogram", "rawwave", "egemaps", "frames", "vggish")
+        caches = {family: CacheReader(run / "features" / family / f"{shard}.h5") for family in families}
         try:
             assert all(sorted(cache.clip_ids) == expected for cache in caches.values())
-            logmel, mfccs, spectrogram, rawwave, video, vggish = caches.values()
+            logmel, mfccs, spectrogram, rawwave, egemaps, video, vggish = caches.values()
             assert mfccs.params["n_mfcc"] == 24 and logmel.params["vggish_front_end"]["n_mels"] == 64
+            assert len(egemaps.params["feature_names"]) == 88
             assert vggish.params["embedder"]["pretrained"] is False
             for clip in expected:
                 examples = logmel.get("vggish_examples", clip)
@@ -98,6 +100,8 @@ def test_caches_hold_each_shards_clips_with_documented_shapes(run):
                 assert spectrogram.get("clip_spectrogram", clip).shape == (5, 96, 64)
                 assert spectrogram.get("summary_spectrogram", clip).shape == (80, 64)
                 assert rawwave.get("rawwave_fft", clip).shape == (155, 129)
+                functionals = egemaps.get("functionals", clip)
+                assert functionals.shape == (1, 88) and functionals.dtype == np.float32 and np.isfinite(functionals).all()
                 assert video.get("frames", clip).shape == (frames["per_clip"], frames["height"], frames["width"], 3)
                 assert video.get("frames", clip).dtype == np.uint8
                 embeddings = vggish.get("embeddings", clip)
@@ -282,7 +286,7 @@ def test_changing_one_clip_reruns_only_its_shard(run, planned):
     output = result.stdout + result.stderr
     shard_jobs = {line.split("shard=")[1].strip() for line in output.splitlines() if "shard=" in line}
     assert shard_jobs == {shard_of(clip.clip_id, N_SHARDS)}
-    for rule in ("probe", "wav", "logmel", "mfcc", "spectrograms", "rawwave", "frames", "embed", "manifest", "train", "train_sklearn", "summary"):
+    for rule in ("probe", "wav", "logmel", "mfcc", "spectrograms", "rawwave", "egemaps", "frames", "embed", "manifest", "train", "train_sklearn", "summary"):
         assert f"rule {rule}:" in output, rule
     assert "rule synthesize_" not in output
 
@@ -290,7 +294,7 @@ def test_changing_one_clip_reruns_only_its_shard(run, planned):
 def test_same_inputs_give_the_same_caches(run):
     caches = sorted((run / "features").glob("*/*.h5"))
     before = {path: path.read_bytes() for path in caches}
-    stages = ["logmel", "mfcc", "spectrograms", "rawwave", "frames", "embed"]
+    stages = ["logmel", "mfcc", "spectrograms", "rawwave", "egemaps", "frames", "embed"]
     targets = [str(path.relative_to(run.parent.parent)) for path in caches]
     result = snakemake(run.parent.parent, "--forcerun", *stages, "--", *targets)
     assert result.returncode == 0, result.stderr[-3000:]

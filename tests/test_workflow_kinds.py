@@ -68,7 +68,7 @@ def planned(kind):
 
 
 def families(kind):
-    return ["logmel", "mfcc", "spectrogram", "rawwave", "vggish"] + (["frames"] if kind == "meld" else [])
+    return ["logmel", "mfcc", "spectrogram", "rawwave", "egemaps", "vggish"] + (["frames"] if kind == "meld" else [])
 
 
 def test_every_generated_clip_is_in_the_sheet_and_the_manifest(kind_run):
