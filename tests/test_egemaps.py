@@ -1,11 +1,18 @@
-"""eGeMAPS: the openSMILE functionals against what the signal is known to be, and their per-shard cache."""
+"""eGeMAPS: the openSMILE functionals against what the signal is known to be, their per-shard cache,
+and the linear baseline on them."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import soundfile as sf
+from sklearn.metrics import r2_score
 
+from impressions import SPLITS, TRAITS
 from impressions.features.egemaps import egemaps_cache, feature_names, functionals
-from impressions.io.cache import CacheReader
+from impressions.io.cache import CacheReader, write_cache
+from impressions.models.registry import MODELS, build
+from impressions.models.sklearn_fit import train_sklearn
+from impressions.models.task import Task
 
 RATE = 16000
 F0 = "F0semitoneFrom27.5Hz_sma3nz_amean"
@@ -99,3 +106,81 @@ def test_the_same_wavs_give_the_same_cache_bytes_and_an_empty_shard_keeps_the_la
     egemaps_cache([], wav_folder, tmp_path / "empty.h5", log=lambda _: None)
     with CacheReader(tmp_path / "empty.h5") as cache:
         assert cache.clip_ids == [] and cache.all("functionals") == [] and len(cache.params["feature_names"]) == 88
+
+
+def linear_problem(n: int = 300, seed: int = 0):
+    """Functionals on scales as different as eGeMAPS' (Hz, dB, ratios) and targets linear in them."""
+    rng = np.random.default_rng(seed)
+    scales = 10.0 ** rng.uniform(-3, 3, size=88)
+    x = (rng.normal(size=(n, 88)) * scales + 5 * scales).astype(np.float32)
+    weights = rng.normal(size=(88, len(TRAITS))) / scales[:, None]
+    y = 0.5 + 0.02 * (x - 5 * scales) @ weights
+    return x, y + rng.normal(scale=0.01, size=y.shape)
+
+
+def test_ridge_recovers_a_linear_target_and_the_scaler_is_in_the_pipeline():
+    x, y = linear_problem()
+    pipeline = build("egemaps_linear", alpha=1.0, classification=False)
+    assert [name for name, _ in pipeline.steps] == ["standardscaler", "ridge"]
+    pipeline.fit(x[:200], y[:200])
+    assert r2_score(y[200:], pipeline.predict(x[200:])) > 0.9
+
+
+def test_logistic_regression_separates_two_separable_classes():
+    rng = np.random.default_rng(1)
+    scales = 10.0 ** rng.uniform(-3, 3, size=88)
+    labels = rng.integers(2, size=200)
+    x = (rng.normal(size=(200, 88)) + 3 * labels[:, None] * (np.arange(88) < 4)) * scales
+    pipeline = build("egemaps_linear", C=1.0, classification=True)
+    assert [name for name, _ in pipeline.steps] == ["standardscaler", "logisticregression"]
+    pipeline.fit(x[:150], labels[:150])
+    assert (pipeline.predict(x[150:]) == labels[150:]).all()
+
+
+class Outputs:
+    def __init__(self, folder):
+        self.model, self.excluded = folder / "model.pkl", folder / "excluded.tsv"
+        self.predictions = [folder / f"predictions_{s}.csv" for s in SPLITS]
+
+
+def test_train_sklearn_fits_egemaps_linear_on_the_cache_and_leaves_out_a_clip_it_could_not_compute(tmp_path):
+    x, y = linear_problem()
+    clips = [f"c{i:03d}" for i in range(len(x))]
+    rows = pd.DataFrame({"clip_id": clips, "split": ["train"] * 200 + ["val"] * 50 + ["test"] * 50, "shard": "000", **dict(zip(TRAITS, y.T))})
+    write_cache(tmp_path / "000.h5", clips[1:], {"functionals": [v[np.newaxis] for v in x[1:]]}, {}, failed={clips[0]: "not computed: too short"})
+    rows.to_csv(tmp_path / "manifest.tsv", sep="\t", index=False)
+    assert MODELS["egemaps_linear"].families == ("egemaps",)
+    outputs = Outputs(tmp_path)
+    train_sklearn(
+        "egemaps_linear",
+        manifest=tmp_path / "manifest.tsv",
+        caches={"egemaps": [str(tmp_path / "000.h5")]},
+        settings={"alpha": 1.0, "C": 1.0},
+        outputs=outputs,
+        log=lambda _: None,
+    )
+    excluded = pd.read_csv(outputs.excluded, sep="\t")
+    assert list(excluded["clip_id"]) == [clips[0]] and excluded["reason"].iloc[0] == "egemaps: not computed: too short"
+    test = pd.read_csv(outputs.predictions[2])
+    assert r2_score(test[[f"{t}_true" for t in TRAITS]], test[[f"{t}_pred" for t in TRAITS]]) > 0.9
+
+
+def test_train_sklearn_classifies_on_the_functionals_with_a_column_for_every_class(tmp_path):
+    rng = np.random.default_rng(2)
+    classes = ("calm", "happy", "sad")
+    labels = np.concatenate([np.zeros(120, int), rng.integers(1, 3, size=120)])  # calm is most of the clips
+    rng.shuffle(labels)
+    x = (rng.normal(size=(240, 88)) + 8 * np.eye(3)[labels] @ np.eye(3, 88)).astype(np.float32)
+    clips = [f"c{i:03d}" for i in range(240)]
+    splits = np.array(["train", "val", "test"])[np.arange(240) % 3]
+    rows = pd.DataFrame({"clip_id": clips, "split": splits, "shard": "000", "emotion": np.array(classes)[labels]})
+    write_cache(tmp_path / "000.h5", clips, {"functionals": [v[np.newaxis] for v in x]}, {})
+    rows.to_csv(tmp_path / "manifest.tsv", sep="\t", index=False)
+    outputs = Outputs(tmp_path)
+    task = Task("classification", ("emotion",), classes, metric="weighted_f1", class_weights="balanced")
+    caches, settings = {"egemaps": [str(tmp_path / "000.h5")]}, {"alpha": 1.0, "C": 1.0}
+    train_sklearn("egemaps_linear", manifest=tmp_path / "manifest.tsv", caches=caches, settings=settings, outputs=outputs, task=task, log=lambda _: None)
+    test = pd.read_csv(outputs.predictions[2])
+    assert list(test.columns) == ["clip_id", "emotion_true", "emotion_pred", "p_calm", "p_happy", "p_sad"]
+    np.testing.assert_allclose(test[["p_calm", "p_happy", "p_sad"]].sum(axis=1), 1.0, atol=1e-5)
+    assert (test["emotion_pred"] == test["emotion_true"]).mean() > 0.9

@@ -126,14 +126,15 @@ def test_mfcc_length_is_the_train_mean_frame_count(run):
     assert length["frames"] == 188 and length["from_split"] == "train"  # 6 s clips: 1 + 96000 // 512
 
 
-MODELS = ["vggish_head", "clip_cnn", "clip_cam_cnn", "summary_cnn", "summary_cam_cnn", "rawwav_cam_cnn", "fusion", "knn"]
+MODELS = ["vggish_head", "clip_cnn", "clip_cam_cnn", "summary_cnn", "summary_cam_cnn", "rawwav_cam_cnn", "fusion", "knn", "egemaps_linear"]
+SKLEARN_MODELS = {"knn", "egemaps_linear"}
 
 
 @pytest.mark.parametrize("model", MODELS)
 def test_every_model_trains_and_writes_its_outputs(run, model):
     manifest = read_manifest(run / "manifest.tsv")
     model_dir = run / "models" / model
-    if model == "knn":
+    if model in SKLEARN_MODELS:
         assert (model_dir / "model.pkl").stat().st_size > 0
     else:
         assert (model_dir / "model.keras").stat().st_size > 0
@@ -227,7 +228,7 @@ def figures(run: Path) -> list[Path]:
     return [
         run / "plots" / "trait_distributions.png",
         run / "plots" / "sample_clips.png",
-        *(run / "plots" / m / "training_curves.png" for m in MODELS if m != "knn"),
+        *(run / "plots" / m / "training_curves.png" for m in MODELS if m not in SKLEARN_MODELS),
         *(run / "plots" / m / "predicted_vs_true.png" for m in MODELS),
         *(run / "cam" / m / "profiles.png" for m in CAM_INPUTS),
         *(run / "cam" / m / "galleries" / f"{t}.png" for m in CAM_INPUTS for t in TRAITS),
