@@ -105,3 +105,20 @@ rule rawwave:
         rawwave=setting("rawwave"),
     script:
         "../scripts/rawwave.py"
+
+
+rule egemaps:
+    input:
+        probe="results/{dataset}/probe/{shard}.tsv",
+        wav="results/{dataset}/wav/{shard}",
+        code=code("egemaps.py"),
+    output:
+        "results/{dataset}/features/egemaps/{shard}.h5",
+    log:
+        "results/{dataset}/logs/egemaps/{shard}.log",
+    benchmark:
+        "results/{dataset}/benchmarks/egemaps/{shard}.tsv"
+    conda:
+        "../envs/features.yaml"
+    script:
+        "../scripts/egemaps.py"

@@ -94,12 +94,12 @@ def test_touching_a_library_module_reruns_exactly_the_rules_that_import_it(workf
     finally:
         os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns))
     shards = {f"{i:03d}" for i in range(N_SHARDS)}
-    # audio_stage.py is imported by the scripts of logmel, mfcc, spectrograms and rawwave
-    for rule in ("logmel", "mfcc", "spectrograms", "rawwave"):
+    # audio_stage.py is imported by the scripts of logmel, mfcc, spectrograms and rawwave, and by egemaps.py
+    for rule in ("logmel", "mfcc", "spectrograms", "rawwave", "egemaps"):
         assert {shard for r, shard in jobs if r == rule} == shards
     downstream = {"embed", "mfcc_length", "train", "train_sklearn", "evaluate", "cam", "plot_samples", "plot_training", "plot_predictions", "summary", "all"}
     downstream |= {"exclusions"}  # excluded.tsv reads every cache's failures
-    assert rules_of(jobs) == {"logmel", "mfcc", "spectrograms", "rawwave"} | downstream
+    assert rules_of(jobs) == {"logmel", "mfcc", "spectrograms", "rawwave", "egemaps"} | downstream
     # the dry run says why: each of those jobs' reason names the module
     reasons = [line for line in why.splitlines() if line.strip().startswith("reason: Updated input files")]
     assert reasons and all("src/impressions/features/audio_stage.py" in line for line in reasons)
@@ -239,6 +239,6 @@ def test_adding_five_clips_reruns_only_the_shards_that_receive_them(workflow):
     receiving = {shard_of(name, N_SHARDS) for name in names}
     shard_jobs = {(rule, shard) for rule, shard in jobs if shard.isdigit()}
     assert {shard for _, shard in shard_jobs} == receiving
-    for rule in ("probe", "wav", "logmel", "mfcc", "spectrograms", "rawwave", "frames", "embed"):
+    for rule in ("probe", "wav", "logmel", "mfcc", "spectrograms", "rawwave", "egemaps", "frames", "embed"):
         assert {shard for r, shard in shard_jobs if r == rule} == receiving, rule
     assert {"sheet", "manifest", "exclusions", "train"} <= rules_of(jobs)

@@ -83,11 +83,13 @@ def test_caches_hold_each_shards_clips_with_documented_shapes(run):
     frames = TINY["frames"]
     for shard in (f"{i:03d}" for i in range(N_SHARDS)):
         expected = sorted(manifest.loc[manifest["shard"] == shard, "clip_id"])
-        caches = {family: CacheReader(run / "features" / family / f"{shard}.h5") for family in ("logmel", "mfcc", "spectrogram", "rawwave", "frames", "vggish")}
+        families = ("logmel", "mfcc", "spectrogram", "rawwave", "egemaps", "frames", "vggish")
+        caches = {family: CacheReader(run / "features" / family / f"{shard}.h5") for family in families}
         try:
             assert all(sorted(cache.clip_ids) == expected for cache in caches.values())
-            logmel, mfccs, spectrogram, rawwave, video, vggish = caches.values()
+            logmel, mfccs, spectrogram, rawwave, egemaps, video, vggish = caches.values()
             assert mfccs.params["n_mfcc"] == 24 and logmel.params["vggish_front_end"]["n_mels"] == 64
+            assert len(egemaps.params["feature_names"]) == 88
             assert vggish.params["embedder"]["pretrained"] is False
             for clip in expected:
                 examples = logmel.get("vggish_examples", clip)
@@ -98,6 +100,8 @@ def test_caches_hold_each_shards_clips_with_documented_shapes(run):
                 assert spectrogram.get("clip_spectrogram", clip).shape == (5, 96, 64)
                 assert spectrogram.get("summary_spectrogram", clip).shape == (80, 64)
                 assert rawwave.get("rawwave_fft", clip).shape == (155, 129)
+                functionals = egemaps.get("functionals", clip)
+                assert functionals.shape == (1, 88) and functionals.dtype == np.float32 and np.isfinite(functionals).all()
                 assert video.get("frames", clip).shape == (frames["per_clip"], frames["height"], frames["width"], 3)
                 assert video.get("frames", clip).dtype == np.uint8
                 embeddings = vggish.get("embeddings", clip)
@@ -122,14 +126,15 @@ def test_mfcc_length_is_the_train_mean_frame_count(run):
     assert length["frames"] == 188 and length["from_split"] == "train"  # 6 s clips: 1 + 96000 // 512
 
 
-MODELS = ["vggish_head", "clip_cnn", "clip_cam_cnn", "summary_cnn", "summary_cam_cnn", "rawwav_cam_cnn", "fusion", "knn"]
+MODELS = ["vggish_head", "clip_cnn", "clip_cam_cnn", "summary_cnn", "summary_cam_cnn", "rawwav_cam_cnn", "fusion", "knn", "egemaps_linear"]
+SKLEARN_MODELS = {"knn", "egemaps_linear"}
 
 
 @pytest.mark.parametrize("model", MODELS)
 def test_every_model_trains_and_writes_its_outputs(run, model):
     manifest = read_manifest(run / "manifest.tsv")
     model_dir = run / "models" / model
-    if model == "knn":
+    if model in SKLEARN_MODELS:
         assert (model_dir / "model.pkl").stat().st_size > 0
     else:
         assert (model_dir / "model.keras").stat().st_size > 0
@@ -223,7 +228,7 @@ def figures(run: Path) -> list[Path]:
     return [
         run / "plots" / "trait_distributions.png",
         run / "plots" / "sample_clips.png",
-        *(run / "plots" / m / "training_curves.png" for m in MODELS if m != "knn"),
+        *(run / "plots" / m / "training_curves.png" for m in MODELS if m not in SKLEARN_MODELS),
         *(run / "plots" / m / "predicted_vs_true.png" for m in MODELS),
         *(run / "cam" / m / "profiles.png" for m in CAM_INPUTS),
         *(run / "cam" / m / "galleries" / f"{t}.png" for m in CAM_INPUTS for t in TRAITS),
@@ -282,7 +287,7 @@ def test_changing_one_clip_reruns_only_its_shard(run, planned):
     output = result.stdout + result.stderr
     shard_jobs = {line.split("shard=")[1].strip() for line in output.splitlines() if "shard=" in line}
     assert shard_jobs == {shard_of(clip.clip_id, N_SHARDS)}
-    for rule in ("probe", "wav", "logmel", "mfcc", "spectrograms", "rawwave", "frames", "embed", "manifest", "train", "train_sklearn", "summary"):
+    for rule in ("probe", "wav", "logmel", "mfcc", "spectrograms", "rawwave", "egemaps", "frames", "embed", "manifest", "train", "train_sklearn", "summary"):
         assert f"rule {rule}:" in output, rule
     assert "rule synthesize_" not in output
 
@@ -290,7 +295,7 @@ def test_changing_one_clip_reruns_only_its_shard(run, planned):
 def test_same_inputs_give_the_same_caches(run):
     caches = sorted((run / "features").glob("*/*.h5"))
     before = {path: path.read_bytes() for path in caches}
-    stages = ["logmel", "mfcc", "spectrograms", "rawwave", "frames", "embed"]
+    stages = ["logmel", "mfcc", "spectrograms", "rawwave", "egemaps", "frames", "embed"]
     targets = [str(path.relative_to(run.parent.parent)) for path in caches]
     result = snakemake(run.parent.parent, "--forcerun", *stages, "--", *targets)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -48,7 +48,7 @@ class DatasetPlan:
         self.listing = self._find_clips()
         self.clips_by_shard = ds.clips_by_shard(self.listing.clips, config["dataset"]["n_shards"])
         self.has_video = kinds.has_video(self.listing.clips)
-        self.families = ["logmel", "mfcc", "spectrogram", "rawwave", "vggish"]
+        self.families = ["logmel", "mfcc", "spectrogram", "rawwave", "egemaps", "vggish"]
         self.families += [*(["frames"] if self.has_video else []), *(["text"] if self.adapter.HAS_TEXT else [])]
         """The per-shard cache families this dataset's modalities allow (no frames for audio files, text where the kind has it)."""
         self.task = task.resolve(config["dataset"]["task"], self.kind, self.adapter.label_columns(self.settings()))

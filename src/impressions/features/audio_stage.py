@@ -20,7 +20,7 @@ from impressions.io.errors import InputError
 from impressions.io.wav import read_wav
 
 
-def _wav_cache(
+def wav_cache(
     clip_ids: list[str],
     wav_folder: str | os.PathLike,
     output: str | os.PathLike,
@@ -33,6 +33,8 @@ def _wav_cache(
     `compute` returns the same feature names for every clip; an empty shard still gets them
     (as empty datasets), found by running `compute` on a second of silence. A clip whose wav
     cannot be read or computed is recorded in the cache's ``failed`` and the shard goes on.
+    Every family computed from the wav files writes its cache through it (eGeMAPS too, from
+    `impressions.features.egemaps`).
     """
     names = compute(np.zeros(16000, np.float32), 16000).keys()
     arrays: dict[str, list[np.ndarray]] = {name: [] for name in names}
@@ -59,7 +61,7 @@ def logmel_cache(clip_ids, wav_folder, output, *, log=print) -> None:
     def compute(waveform, rate):
         return {"vggish_examples": transforms.vggish_examples(waveform, sample_rate=rate)}
 
-    _wav_cache(clip_ids, wav_folder, output, compute, {"vggish_front_end": transforms.VGGISH_FRONT_END}, log)
+    wav_cache(clip_ids, wav_folder, output, compute, {"vggish_front_end": transforms.VGGISH_FRONT_END}, log)
 
 
 def mfcc_cache(clip_ids, wav_folder, output, *, n_mfcc: int = 24, n_mels: int = 128, log=print) -> None:
@@ -70,7 +72,7 @@ def mfcc_cache(clip_ids, wav_folder, output, *, n_mfcc: int = 24, n_mels: int = 
         return {"mfcc": transforms.mfcc(waveform, sample_rate=rate, n_mfcc=n_mfcc, log_mel=log_mel), "log_mel_db": log_mel}
 
     params = {"n_mfcc": n_mfcc, "n_mels": n_mels, "library": "librosa", "n_fft": 2048, "hop_length": 512}
-    _wav_cache(clip_ids, wav_folder, output, compute, params, log)
+    wav_cache(clip_ids, wav_folder, output, compute, params, log)
 
 
 def rawwave_cache(clip_ids, wav_folder, output, *, seconds: float, sample_rate: int, n_fft: int, hop_length: int, log=print) -> None:
@@ -88,7 +90,7 @@ def rawwave_cache(clip_ids, wav_folder, output, *, seconds: float, sample_rate: 
         "seconds": seconds,
         "normalisation": "per clip: zero mean, unit variance; padding zeros at the end",
     }
-    _wav_cache(clip_ids, wav_folder, output, compute, params, log)
+    wav_cache(clip_ids, wav_folder, output, compute, params, log)
 
 
 def spectrogram_cache(logmel: str | os.PathLike, output: str | os.PathLike, *, seconds: int, pool: int, log=print) -> None:

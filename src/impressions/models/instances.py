@@ -59,6 +59,11 @@ def text_vector(readers: Readers, clip_id: str, settings: dict) -> list:
     return [readers["text"].get("tfidf", clip_id)[0]]
 
 
+def egemaps_functionals(readers: Readers, clip_id: str, settings: dict) -> list:
+    """The clip's 88 eGeMAPS functionals (88,), columns as the cache's params name them."""
+    return [readers["egemaps"].get("functionals", clip_id)[0]]
+
+
 def mfcc_frames_and_text(readers: Readers, clip_id: str, settings: dict) -> list:
     """The fusion model's three inputs: `mfcc_and_frames` and the clip's TF-IDF vector."""
     (instance,) = mfcc_and_frames(readers, clip_id, settings)

@@ -63,6 +63,7 @@ MODELS: dict[str, ModelSpec] = {
             input_settings=("audio_input", "mfcc_length"),
         ),
         ModelSpec("knn", "sklearn", "knn.knn", ("vggish",), instances.windows, exclusion_reason="no VGGish embedding"),
+        ModelSpec("egemaps_linear", "sklearn", "egemaps.egemaps_linear", ("egemaps",), instances.egemaps_functionals),
         ModelSpec("text_linear", "sklearn", "text.text_linear", ("text",), instances.text_vector, exclusion_reason="no text"),
     )
 }
