@@ -120,8 +120,8 @@ def linear_problem(n: int = 300, seed: int = 0):
 
 def test_ridge_recovers_a_linear_target_and_the_scaler_is_in_the_pipeline():
     x, y = linear_problem()
-    pipeline = build("egemaps_linear", alpha=1.0, classification=False)
-    assert [name for name, _ in pipeline.steps] == ["standardscaler", "ridge"]
+    pipeline = build("egemaps_linear", alphas=(0.01, 1.0), classification=False)
+    assert [name for name, _ in pipeline.steps] == ["standardscaler", "functiontransformer", "ridgecv"]
     pipeline.fit(x[:200], y[:200])
     assert r2_score(y[200:], pipeline.predict(x[200:])) > 0.9
 
@@ -132,7 +132,7 @@ def test_logistic_regression_separates_two_separable_classes():
     labels = rng.integers(2, size=200)
     x = (rng.normal(size=(200, 88)) + 3 * labels[:, None] * (np.arange(88) < 4)) * scales
     pipeline = build("egemaps_linear", C=1.0, classification=True)
-    assert [name for name, _ in pipeline.steps] == ["standardscaler", "logisticregression"]
+    assert [name for name, _ in pipeline.steps] == ["standardscaler", "functiontransformer", "logisticregression"]
     pipeline.fit(x[:150], labels[:150])
     assert (pipeline.predict(x[150:]) == labels[150:]).all()
 
@@ -155,7 +155,7 @@ def test_train_sklearn_fits_egemaps_linear_on_the_cache_and_leaves_out_a_clip_it
         "egemaps_linear",
         manifest=tmp_path / "manifest.tsv",
         caches={"egemaps": [str(tmp_path / "000.h5")]},
-        settings={"alpha": 1.0, "C": 1.0},
+        settings={"alphas": [1.0], "clip_sd": 4.0, "C": 1.0},
         outputs=outputs,
         log=lambda _: None,
     )
@@ -178,9 +178,21 @@ def test_train_sklearn_classifies_on_the_functionals_with_a_column_for_every_cla
     rows.to_csv(tmp_path / "manifest.tsv", sep="\t", index=False)
     outputs = Outputs(tmp_path)
     task = Task("classification", ("emotion",), classes, metric="weighted_f1", class_weights="balanced")
-    caches, settings = {"egemaps": [str(tmp_path / "000.h5")]}, {"alpha": 1.0, "C": 1.0}
+    caches, settings = {"egemaps": [str(tmp_path / "000.h5")]}, {"alphas": [1.0], "clip_sd": 4.0, "C": 1.0}
     train_sklearn("egemaps_linear", manifest=tmp_path / "manifest.tsv", caches=caches, settings=settings, outputs=outputs, task=task, log=lambda _: None)
     test = pd.read_csv(outputs.predictions[2])
     assert list(test.columns) == ["clip_id", "emotion_true", "emotion_pred", "p_calm", "p_happy", "p_sad"]
     np.testing.assert_allclose(test[["p_calm", "p_happy", "p_sad"]].sum(axis=1), 1.0, atol=1e-5)
     assert (test["emotion_pred"] == test["emotion_true"]).mean() > 0.9
+
+
+def test_a_functional_far_out_on_one_clip_cannot_throw_the_predictions():
+    """One clip 100 sd out on one functional (as mfcc3_sma3_stddevNorm can be): the clip counts as 4 sd."""
+    x, y = linear_problem()
+    far = x[200:].copy()
+    far[0, 7] = x[:200, 7].mean() + 100 * x[:200, 7].std()
+    capped = far.copy()
+    capped[0, 7] = x[:200, 7].mean() + 4 * x[:200, 7].std()
+    pipeline = build("egemaps_linear", classification=False).fit(x[:200], y[:200])
+    np.testing.assert_allclose(pipeline.predict(far), pipeline.predict(capped), rtol=0, atol=1e-3)
+    assert pipeline[-1].alpha_.shape == (len(TRAITS),)  # a penalty per trait

@@ -18,7 +18,7 @@ CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
 
 
 def test_the_schema_configures_exactly_the_registered_models():
-    sections = set(SCHEMA["properties"]["models"]["properties"]) - {"enabled", "seed", "gpus"}
+    sections = set(SCHEMA["properties"]["models"]["properties"]) - {"enabled", "seed", "gpus", "memory_mb"}
     assert sections == set(MODELS)
     assert set(SCHEMA["properties"]["models"]["properties"]["enabled"]["default"]) <= set(MODELS)
 
