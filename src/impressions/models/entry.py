@@ -77,7 +77,8 @@ class ModelSpec:
 
     def describe(self) -> dict:
         """The entry as plain values (functions by qualified name): a model job's params, so that
-        editing one entry reruns that model's jobs and adding an entry reruns no other model's."""
+        editing one entry reruns that model's jobs and adding an entry reruns no other model's
+        (but an ensemble's that combines it)."""
 
         def named(function):
             return f"{function.__module__}.{function.__qualname__}"
