@@ -39,6 +39,7 @@ wildcard_constraints:
     model=one_of(union("models")),
     keras_model=one_of(union("keras_models")),
     sklearn_model=one_of(union("sklearn_models")),
+    stack_model=one_of(union("stack_models")),
     cam_model=one_of(union("cams")),
     split="|".join(SPLITS),
     label_figure="trait_distributions|class_distribution",
@@ -153,7 +154,8 @@ def converted_vggish(wildcards):
 
 
 def model_name(wildcards):
-    return wildcards.get("keras_model") or wildcards.get("sklearn_model") or wildcards.get("cam_model") or wildcards.get("model")
+    kinds = ("keras_model", "sklearn_model", "stack_model", "cam_model", "model")
+    return next((wildcards.get(kind) for kind in kinds if wildcards.get(kind)), None)
 
 
 REGISTRY_FILE = str(Path(SRC) / "impressions" / "models" / "registry.py")
@@ -188,6 +190,19 @@ def model_inputs(wildcards):
     if chosen.config["models"][name].get("init_from"):
         inputs["init_model"] = f"results/{wildcards.dataset}/models/{chosen.config['models'][name]['init_from']}/model.keras"
     return inputs
+
+
+def stack_members(wildcards):
+    """A param: the models a stack combines (config ``members``, or every other enabled model)."""
+    return dataset(wildcards).members[wildcards.stack_model]
+
+
+def member_predictions(wildcards):
+    """What a stack reads: its members' predictions of every split (by split: train, val, test and
+    predict, the unlabelled clips) and their excluded.tsv (why a clip has no prediction)."""
+    root, members = f"results/{wildcards.dataset}/models", stack_members(wildcards)
+    inputs = {split: expand("{root}/{member}/predictions_{split}.csv", root=root, member=members, split=split) for split in (*SPLITS, "predict")}
+    return {**inputs, "excluded": expand("{root}/{member}/excluded.tsv", root=root, member=members)}
 
 
 def model_params(wildcards):

@@ -1,4 +1,5 @@
-# One training job per model (a GPU job on a cluster for the Keras models), then its metrics.
+# One training job per model (a GPU job on a cluster for the Keras models), the ensemble of their
+# predictions, then each model's metrics.
 
 
 rule train:
@@ -50,6 +51,29 @@ rule train_sklearn:
         memory_mb=setting("models", "memory_mb"),
     script:
         "../scripts/train_sklearn.py"
+
+
+rule ensemble:
+    input:
+        unpack(member_predictions),
+        code=model_code("ensemble.py"),
+    output:
+        stack="results/{dataset}/models/{stack_model}/ensemble.json",
+        excluded="results/{dataset}/models/{stack_model}/excluded.tsv",
+        predictions=expand("results/{{dataset}}/models/{{stack_model}}/predictions_{split}.csv", split=SPLITS),
+        predict="results/{dataset}/models/{stack_model}/predictions_predict.csv",
+    log:
+        "results/{dataset}/logs/train/{stack_model}.log",
+    conda:
+        "../envs/report.yaml"
+    params:
+        settings=model_params,
+        entry=model_entry,
+        members=stack_members,
+        seed=setting("models", "seed"),
+        task=task_params,
+    script:
+        "../scripts/ensemble.py"
 
 
 rule evaluate:

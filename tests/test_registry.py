@@ -9,7 +9,7 @@ import yaml
 
 from impressions.io.errors import InputError
 from impressions.models import registry
-from impressions.models.entry import FRAMEWORKS, TASKS
+from impressions.models.entry import FRAMEWORKS, STACK, TASKS
 from impressions.models.registry import MODELS
 from workflow_rules import REPO
 
@@ -31,7 +31,8 @@ def test_every_entry_names_a_builder_its_files_and_a_framework(name):
     assert callable(builder) and inspect.getsourcefile(builder) == str(spec.builder_file())  # the file its jobs list as code
     rules = "".join(path.read_text() for path in (REPO / "rules").glob("*.smk"))
     patterns = ('"results/{dataset}/features/%s/{shard}.h5"', '"results/{{dataset}}/features/%s/{shard}.h5"')  # per-shard rule, or one job for all shards
-    assert spec.families and all(any(pattern % family in rules for pattern in patterns) for family in spec.families)
+    assert all(any(pattern % family in rules for pattern in patterns) for family in spec.families)
+    assert bool(spec.families) == (spec.framework != STACK)  # a stack reads its members' predictions, no cache
     assert set(spec.init_from) <= set(MODELS) - {name}
     if spec.cam is not None:
         assert spec.framework == "keras"
@@ -59,6 +60,33 @@ def test_bad_model_settings_are_refused_with_the_key_and_the_choices(change, mes
         config[key] = {**config[key], **value} if isinstance(value, dict) else value
     with pytest.raises(InputError, match=message):
         registry.enabled(config)
+
+
+STACKS = sorted(name for name, spec in MODELS.items() if spec.framework == STACK)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"members": ["knn", "text_linear"]}, r"models.{0}.members: 'text_linear' is not in models.enabled; enable it, or choose from \['clip_cnn', 'knn'\]"),
+        ({"members": ["{0}"]}, r"models.{0}.members: {0} combines other models itself; choose from"),
+    ],
+)
+def test_a_stack_member_that_is_not_enabled_or_is_a_stack_is_refused(change, message):
+    for name in STACKS:
+        models = {"enabled": ["clip_cnn", "knn", name], name: {k: [m.format(name) for m in v] for k, v in change.items()}}
+        with pytest.raises(InputError, match=message.format(name)):
+            registry.enabled(models)
+
+
+def test_a_stack_without_members_is_refused_and_empty_members_take_every_other_model():
+    for name in STACKS:
+        with pytest.raises(InputError, match=f"models.enabled: {name} combines the other enabled models, and there are none"):
+            registry.enabled({"enabled": [name], name: {"members": []}})
+        specs = registry.enabled({"enabled": ["clip_cnn", name, "knn"], name: {"members": []}})
+        assert MODELS[name].members({"members": []}, specs) == ["clip_cnn", "knn"]
+        assert MODELS[name].members({"members": ["knn"]}, specs) == ["knn"]
+    assert MODELS["knn"].members({}, specs) == []
 
 
 def test_describe_names_every_function_of_an_entry_so_that_a_job_reruns_when_one_changes():

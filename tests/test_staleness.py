@@ -80,6 +80,10 @@ def planned_jobs(root: Path, *args: str) -> set[tuple[str, str]]:
     return jobs
 
 
+ENSEMBLE_JOBS = {("ensemble", "ensemble"), ("evaluate", "ensemble"), ("plot_predictions", "ensemble")}
+"""What a change to any member reruns besides: the ensemble (its members are every other model), its metrics and plot."""
+
+
 def rules_of(jobs):
     return {rule for rule, _ in jobs}
 
@@ -98,7 +102,7 @@ def test_touching_a_library_module_reruns_exactly_the_rules_that_import_it(workf
     for rule in ("logmel", "mfcc", "spectrograms", "rawwave", "egemaps"):
         assert {shard for r, shard in jobs if r == rule} == shards
     downstream = {"embed", "mfcc_length", "train", "train_sklearn", "evaluate", "cam", "plot_samples", "plot_training", "plot_predictions", "summary", "all"}
-    downstream |= {"exclusions"}  # excluded.tsv reads every cache's failures
+    downstream |= {"exclusions", "ensemble"}  # excluded.tsv reads every cache's failures; the ensemble, every model's predictions
     assert rules_of(jobs) == {"logmel", "mfcc", "spectrograms", "rawwave", "egemaps"} | downstream
     # the dry run says why: each of those jobs' reason names the module
     reasons = [line for line in why.splitlines() if line.strip().startswith("reason: Updated input files")]
@@ -122,7 +126,7 @@ def test_touching_a_builder_module_retrains_exactly_the_models_it_builds(workflo
     cnns = {"clip_cnn", "clip_cam_cnn", "summary_cnn", "summary_cam_cnn", "rawwav_cam_cnn"}
     assert {model for rule, model in jobs if rule == "train"} == cnns  # not vggish_head (head.py) nor fusion (fusion.py)
     assert {model for rule, model in jobs if rule == "cam"} == {"clip_cam_cnn", "summary_cam_cnn", "rawwav_cam_cnn"}
-    assert rules_of(jobs) == {"train", "evaluate", "cam", "plot_training", "plot_predictions", "summary", "all"}
+    assert rules_of(jobs) == {"train", "ensemble", "evaluate", "cam", "plot_training", "plot_predictions", "summary", "all"}  # ensemble: their predictions
     assert nothing_to_do(workflow)
 
 
@@ -145,7 +149,7 @@ def test_editing_one_registry_entry_reruns_only_that_models_jobs(workflow):
     finally:
         registry.write_text(original)
         os.utime(registry, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    assert jobs == {("train_sklearn", "knn"), ("evaluate", "knn"), ("plot_predictions", "knn"), ("summary", ""), ("all", "")}
+    assert jobs == {("train_sklearn", "knn"), ("evaluate", "knn"), ("plot_predictions", "knn"), *ENSEMBLE_JOBS, ("summary", ""), ("all", "")}
     assert "Params have changed" in why
     assert nothing_to_do(workflow)
 
@@ -179,7 +183,7 @@ def test_adding_a_model_takes_four_files_and_reruns_nothing_but_its_own_jobs(wor
         config.write_text(yaml.safe_dump(settings, sort_keys=False))
         schema.write_text(yaml.safe_dump(defaults, sort_keys=False))
         jobs = planned_jobs(workflow)
-        assert jobs == {("train_sklearn", "ridge"), ("evaluate", "ridge"), ("plot_predictions", "ridge"), ("summary", ""), ("all", "")}
+        assert jobs == {("train_sklearn", "ridge"), ("evaluate", "ridge"), ("plot_predictions", "ridge"), *ENSEMBLE_JOBS, ("summary", ""), ("all", "")}
         result = snakemake(workflow)
         assert result.returncode == 0, result.stderr[-3000:]
         metrics = json.loads((workflow / "results" / "user" / "models" / "ridge" / "metrics.json").read_text())
@@ -190,7 +194,7 @@ def test_adding_a_model_takes_four_files_and_reruns_nothing_but_its_own_jobs(wor
         for path, (text, stat) in saved.items():
             path.write_text(text)
             os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    assert rules_of(planned_jobs(workflow)) == {"summary", "all"}  # the page without ridge again
+    assert planned_jobs(workflow) == {*ENSEMBLE_JOBS, ("summary", ""), ("all", "")}  # the page, and the ensemble, without ridge again
     assert snakemake(workflow).returncode == 0 and nothing_to_do(workflow)
 
 
@@ -198,10 +202,10 @@ def test_changing_n_mfcc_reruns_the_mfcc_stage_and_its_readers_only(workflow):
     (workflow / "n_mfcc_13.yaml").write_text("mfcc:\n  n_mfcc: 13\n")
     jobs = planned_jobs(workflow, "--configfile", "config.yaml", "n_mfcc_13.yaml")
     assert {shard for rule, shard in jobs if rule == "mfcc"} == {f"{i:03d}" for i in range(N_SHARDS)}
-    expected = {"mfcc", "mfcc_length", "train", "evaluate", "plot_samples", "plot_training", "plot_predictions", "exclusions", "summary", "all"}
+    expected = {"mfcc", "mfcc_length", "train", "ensemble", "evaluate", "plot_samples", "plot_training", "plot_predictions", "exclusions", "summary", "all"}
     assert rules_of(jobs) == expected  # excluded.tsv reads every cache's failures
-    # fusion is the one model that reads MFCCs; the sample clips figure shows them
-    assert {model for rule, model in jobs if rule in ("train", "evaluate", "plot_training", "plot_predictions")} == {"fusion"}
+    # fusion is the one model that reads MFCCs (and the ensemble reads fusion's predictions); the sample clips figure shows them
+    assert {model for rule, model in jobs if rule in ("train", "evaluate", "plot_training", "plot_predictions")} == {"fusion", "ensemble"}
     assert not rules_of(jobs) & {"wav", "frames", "logmel", "spectrograms", "rawwave", "embed", "probe"}
 
 

@@ -9,6 +9,7 @@ from impressions.data import clips as ds
 from impressions.data import kinds
 from impressions.io.errors import InputError
 from impressions.models import registry, task
+from impressions.models.entry import STACK
 
 
 def merged(base: dict, overrides: dict) -> dict:
@@ -56,6 +57,9 @@ class DatasetPlan:
         self.models = [spec.name for spec in self.enabled]
         self.keras_models = [spec.name for spec in self.enabled if spec.framework == "keras"]
         self.sklearn_models = [spec.name for spec in self.enabled if spec.framework == "sklearn"]
+        self.stack_models = [spec.name for spec in self.enabled if spec.framework == STACK]
+        self.members = {name: registry.spec(name).members(config["models"].get(name, {}), self.enabled) for name in self.stack_models}
+        """Each stack model -> the models it combines."""
         self.cams = [spec.name for spec in self.enabled if spec.cam is not None]
         self._check_models()
 

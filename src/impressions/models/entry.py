@@ -14,7 +14,9 @@ from typing import Any, Callable
 
 from impressions.models import instances
 
-FRAMEWORKS = ("keras", "sklearn")
+STACK = "stack"
+"""The framework of a model of other models' predictions (the ensemble): it reads no cache."""
+FRAMEWORKS = ("keras", "sklearn", STACK)
 TASKS = ("regression", "classification")
 
 
@@ -39,9 +41,10 @@ class ModelSpec:
     Attributes
     ----------
     name : the key in config.yaml (``models.enabled``, ``models.<name>``) and in result paths
-    framework : "keras" (rule ``train``, a GPU job) or "sklearn" (rule ``train_sklearn``)
+    framework : "keras" (rule ``train``, a GPU job), "sklearn" (rule ``train_sklearn``) or "stack"
+        (rule ``ensemble``: fitted on its members' validation predictions, see `members`)
     builder : "<module>.<function>" in `impressions.models`; keyword-only settings -> a model
-    families : the cache families it reads (folders under ``features/``)
+    families : the cache families it reads (folders under ``features/``; none for a stack)
     instances : (readers, clip_id, settings) -> the clip's instances (`impressions.models.instances`)
     exclusion_reason : why a clip can give no instance (for the model's excluded.tsv)
     input_shapes : the first training instance -> the builder's input-shape arguments (Keras)
@@ -74,7 +77,8 @@ class ModelSpec:
 
     def describe(self) -> dict:
         """The entry as plain values (functions by qualified name): a model job's params, so that
-        editing one entry reruns that model's jobs and adding an entry reruns no other model's."""
+        editing one entry reruns that model's jobs and adding an entry reruns no other model's
+        (but an ensemble's that combines it)."""
 
         def named(function):
             return f"{function.__module__}.{function.__qualname__}"
@@ -92,6 +96,13 @@ class ModelSpec:
             "init_from": list(self.init_from),
             "tasks": list(self.tasks),
         }
+
+    def members(self, settings: dict, enabled: list[ModelSpec]) -> list[str]:
+        """The models a stack combines: its ``members`` setting or, left empty, every enabled model
+        that is not a stack itself (in ``models.enabled`` order); none for another framework."""
+        if self.framework != STACK:
+            return []
+        return list(settings.get("members") or []) or [spec.name for spec in enabled if spec.framework != STACK]
 
     def build(self, **settings):
         """Build the model; importing its module also registers its custom Keras layers."""

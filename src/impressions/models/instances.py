@@ -98,6 +98,11 @@ def mfcc_tensor(mfcc: np.ndarray, *, length: int) -> np.ndarray:
     return out.T[..., np.newaxis]
 
 
+def no_instances(readers: Readers, clip_id: str, settings: dict) -> list:
+    """For a model that reads no cache: the ensemble reads its members' predictions instead."""
+    return []
+
+
 # --- what the registry entries say about their instances: builder input shapes, time steps -----
 
 

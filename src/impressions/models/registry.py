@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from impressions.io.errors import InputError
 from impressions.models import instances
-from impressions.models.entry import CamSpec, ModelSpec
+from impressions.models.entry import STACK, CamSpec, ModelSpec
 
 _PATCHES = dict(families=("spectrogram",), instances=instances.real_patches, exclusion_reason="no log-mel patch", input_shapes=instances.spectrogram_input)
 _SUMMARY = dict(families=("spectrogram",), instances=instances.summary, input_shapes=instances.spectrogram_input)
@@ -65,6 +65,7 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec("knn", "sklearn", "knn.knn", ("vggish",), instances.windows, exclusion_reason="no VGGish embedding"),
         ModelSpec("egemaps_linear", "sklearn", "egemaps.egemaps_linear", ("egemaps",), instances.egemaps_functionals),
         ModelSpec("text_linear", "sklearn", "text.text_linear", ("text",), instances.text_vector, exclusion_reason="no text"),
+        ModelSpec("ensemble", STACK, "ensemble.combiner", (), instances.no_instances),
     )
 }
 """Model name -> its entry, in the order tables list them."""
@@ -82,7 +83,8 @@ def enabled(models_config: dict, *, task: str = "regression") -> list[ModelSpec]
 
     Refused at parse time, with what to change: an unregistered name, a model that does not
     support the task, an ``init_from`` it cannot start from or that is not enabled, a CAM model
-    without a linear output (the CAM identity needs one).
+    without a linear output (the CAM identity needs one), a stack whose members are not enabled,
+    are stacks themselves, or are none.
     """
     specs = []
     for name in models_config["enabled"]:
@@ -99,6 +101,16 @@ def enabled(models_config: dict, *, task: str = "regression") -> list[ModelSpec]
         if entry.cam is not None and settings.get("output_activation") != "linear":
             raise InputError(f"models.{name}.output_activation must be 'linear' for class activation maps; set it so, or take {name} out of models.enabled")
         specs.append(entry)
+    for entry in (spec for spec in specs if spec.framework == STACK):
+        members = entry.members(models_config.get(entry.name, {}), specs)
+        others = [spec.name for spec in specs if spec.framework != STACK]
+        for member in members:
+            if member not in models_config["enabled"]:
+                raise InputError(f"models.{entry.name}.members: {member!r} is not in models.enabled; enable it, or choose from {others} ([]: all of them)")
+            if MODELS[member].framework == STACK:
+                raise InputError(f"models.{entry.name}.members: {member} combines other models itself; choose from {others} ([]: all of them)")
+        if not members:
+            raise InputError(f"models.enabled: {entry.name} combines the other enabled models, and there are none; enable some, or take {entry.name} out")
     return specs
 
 
