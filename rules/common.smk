@@ -271,7 +271,7 @@ def summary_figures(wildcards):
 def benchmarks(wildcards):
     """The benchmark file of every job that keeps one: the summary's table of where the time went."""
     root, chosen = f"results/{wildcards.dataset}/benchmarks", dataset(wildcards)
-    shard_rules = ["wav", "logmel", "mfcc", "rawwave", "embed"] + (["frames"] if chosen.has_video else [])
+    shard_rules = ["wav", "logmel", "mfcc", "rawwave", "egemaps", "embed"] + (["frames"] if chosen.has_video else [])
     return [
         *expand("{root}/{rule}/{shard}.tsv", root=root, rule=shard_rules, shard=chosen.shards),
         *expand("{root}/train/{model}.tsv", root=root, model=chosen.keras_models),

@@ -18,7 +18,9 @@ rule train:
         "results/{dataset}/benchmarks/train/{keras_model}.tsv"
     conda:
         "../envs/tensorflow.yaml"
-    threads: 2
+    # One thread: these small networks step no faster on two (bench/training_speed.py --threads),
+    # so two models train side by side on two cores. More with --set-threads train=N.
+    threads: 1
     resources:
         gpu=setting("models", "gpus"),
     params:

@@ -10,13 +10,15 @@ log = logging.getLogger(__name__)
 
 
 def use_threads(threads: int) -> None:
-    """Let TensorFlow's CPU kernels use `threads` threads (the job's share of the machine).
+    """Let TensorFlow use `threads` threads (the job's share of the machine), within an op and
+    across ops, so that jobs side by side do not oversubscribe the cores.
 
     TensorFlow fixes this when it first runs an op; a later call (a notebook that already ran
     TensorFlow) keeps the setting in force and says so.
     """
     try:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
     except RuntimeError:
         log.info("TensorFlow is already running; keeping its thread settings")
 
