@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import opensmile  # noqa: F401 - before any test imports TensorFlow: loaded after it, openSMILE's native library crashes the process
 import pytest
 
 

@@ -8,7 +8,9 @@ computational paralinguistics reports first. audEERING's `opensmile` package run
 openSMILE binary and configs it ships in its wheel, so nothing is downloaded or built.
 
 Its own module rather than part of `audio_stage`: the other audio rules do not import
-openSMILE, and editing this file reruns the egemaps rule only.
+openSMILE, and editing this file reruns the egemaps rule only. In a process that also uses
+TensorFlow (a notebook, pytest), import this module or `opensmile` first: openSMILE 2.6's native
+library, loaded after TensorFlow's, crashes the process (segmentation fault).
 """
 
 from __future__ import annotations
