@@ -133,7 +133,9 @@ def test_every_model_gives_every_clip_it_can_read_class_probabilities(kind_run):
             assert sorted(table["clip_id"]) == sorted(expected), (model, split)
             probabilities = table[[f"p_{c}" for c in classes]].to_numpy()
             np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
-            assert list(table["emotion_pred"]) == [classes[i] for i in probabilities.argmax(axis=1)]
+            # the predicted class is the most probable one (a tie at the file's 6 decimals may go either way)
+            chosen = probabilities[np.arange(len(table)), [classes.index(c) for c in table["emotion_pred"]]]
+            np.testing.assert_allclose(chosen, probabilities.max(axis=1), rtol=0, atol=2e-6)
             truth = manifest.set_index("clip_id").loc[table["clip_id"], "emotion"]
             assert list(table["emotion_true"]) == list(truth)
 
