@@ -34,7 +34,7 @@ import tensorflow as tf  # noqa: E402
 
 from impressions.io.tf_runtime import use_threads  # noqa: E402
 from impressions.models import registry  # noqa: E402
-from impressions.models.inputs import clip_predictions, read_sources  # noqa: E402
+from impressions.models.inputs import clip_predictions, read_sources, stack  # noqa: E402
 from impressions.models.streams import dataset  # noqa: E402
 from impressions.models.train import LOSSES, TargetScale, _builder_kwargs, adapt_standardization, seed_everything  # noqa: E402
 
@@ -98,10 +98,7 @@ def bench(name: str, results: Path, steps: int) -> str:
 
     start = time.perf_counter()
 
-    def stacked(instances):
-        return {k: np.stack([i[k] for i in instances]) for k in instances[0]} if isinstance(instances[0], dict) else np.stack(instances)
-
-    old = [np.mean(predict(stacked(instances)), axis=0) for _, instances in train.clips() if instances]
+    old = [np.mean(predict(stack(instances)), axis=0) for _, instances in train.clips() if instances]
     per_clip = (time.perf_counter() - start) * 1000 / len(old)
     start = time.perf_counter()
     _, batched = clip_predictions(train, predict)

@@ -128,6 +128,13 @@ class ClipSource:
         raise ValueError(f"no clip of this split gives an input ({self.spec.exclusion_reason})")
 
 
+def stack(instances: list):
+    """Instances as one batch: an array, or a dict of arrays for a model with several inputs."""
+    if isinstance(instances[0], dict):
+        return {key: np.stack([i[key] for i in instances]) for key in instances[0]}
+    return np.stack(instances)
+
+
 def _nbytes(instance) -> int:
     return sum(a.nbytes for a in instance.values()) if isinstance(instance, dict) else instance.nbytes
 
@@ -145,16 +152,14 @@ def clip_predictions(source: ClipSource, predict: Callable[[np.ndarray | dict], 
     clip_ids, predictions, pending, owners = [], [], [], []
 
     def flush():
-        if isinstance(pending[0], dict):
-            batch = {key: np.stack([i[key] for i in pending]) for key in pending[0]}
-        else:
-            batch = np.stack(pending)
+        batch = stack(pending)
         owner = np.asarray(owners) - owners[0]
         predicted = np.asarray(predict(batch), np.float64)
         sums = np.zeros((owner[-1] + 1, predicted.shape[1]))
         np.add.at(sums, owner, predicted)
         predictions.append(sums / np.bincount(owner)[:, None])
-        pending.clear(), owners.clear()
+        pending.clear()
+        owners.clear()
 
     for index, instances in source.clips():
         if not instances:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from impressions.models.inputs import ClipSource
+from impressions.models.inputs import ClipSource, stack
 
 
 def signature(source: ClipSource):
@@ -64,11 +64,7 @@ def _in_memory(source: ClipSource, targets: np.ndarray, batch_size: int, shuffle
     instances = [instance for clip in source.kept for instance in clip]
     if not instances:
         raise ValueError(f"no clip of this split gives an input ({source.spec.exclusion_reason})")
-    if isinstance(instances[0], dict):
-        x = {key: np.stack([i[key] for i in instances]) for key in instances[0]}
-    else:
-        x = np.stack(instances)
-    elements = (x, targets[owners].astype(np.float32))
+    elements = (stack(instances), targets[owners].astype(np.float32))
     if weights is not None:
         elements += (np.asarray(weights, np.float32)[owners],)
     stream = tf.data.Dataset.from_tensor_slices(elements)
