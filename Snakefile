@@ -12,6 +12,7 @@ configfile: "config.yaml"
 report: "report/workflow.rst"
 
 
+include: "rules/scheduler.smk"
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/audio.smk"
