@@ -1,0 +1,169 @@
+"""A served model's answer to one uploaded clip: what it heard, what it predicted, where, and how fast.
+
+The clip goes the pipeline's way: ffprobe decides whether it is usable (the probe stage's rule,
+plus the page's longest duration), ffmpeg decodes its first audio stream to 16 kHz mono wav (the
+wav stage), the families are computed by the stages' per-clip functions, the registry's instance
+functions make the model's inputs, and the prediction is averaged over instances and scaled back
+as `impressions.models.inputs.write_predictions` does.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from impressions.cam.maps import clip_cam, normalise
+from impressions.cam.stage import envelope
+from impressions.data.manifest import media_reason
+from impressions.data.media import MediaError, decode_wav, probe
+from impressions.io.errors import InputError
+from impressions.io.wav import read_wav
+from impressions.models import registry
+from impressions.models.inputs import stack
+from impressions.models.train import softmax
+from impressions.web.features import CLIP_ID, Clip, family_readers
+from impressions.web.images import cam_png
+from impressions.web.runs import ServedModel
+
+WAVEFORM_POINTS = 800
+"""Columns of the waveform the page draws (the minimum and maximum of each)."""
+
+
+class UploadError(InputError):
+    """An upload the page cannot answer; `status` is the HTTP status, the message is for the page."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+class Timings:
+    """Milliseconds per step, in the order the steps ran."""
+
+    def __init__(self):
+        self.steps: list[dict] = []
+
+    @contextmanager
+    def __call__(self, step: str):
+        start = time.perf_counter()
+        yield
+        self.steps.append({"step": step, "ms": round((time.perf_counter() - start) * 1000, 1)})
+
+
+def usable(path: Path, *, min_duration_s: float, max_duration_s: float) -> dict:
+    """The probe of an upload, or an UploadError that says why it cannot be used."""
+    if path.stat().st_size == 0:
+        raise UploadError("the file is empty", 400)
+    try:
+        found = probe(path).as_row()
+    except MediaError:
+        raise UploadError("this is not a media file that ffmpeg can read (upload mp4, webm, wav, mp3, flac or m4a)", 415) from None
+    reason = media_reason(found, min_duration_s)
+    if reason:
+        raise UploadError(f"the clip cannot be used: {reason}", 422)
+    if found["audio_duration_s"] > max_duration_s:
+        raise UploadError(f"the clip cannot be used: too long, audio {found['audio_duration_s']:.2f} s > {max_duration_s:g} s", 422)
+    return found
+
+
+def waveform_outline(waveform: np.ndarray, points: int = WAVEFORM_POINTS) -> dict:
+    """The waveform as the minimum and maximum of `points` equal spans (what a canvas draws)."""
+    spans = np.array_split(waveform, min(points, len(waveform)))
+    return {"min": [round(float(s.min()), 4) for s in spans], "max": [round(float(s.max()), 4) for s in spans]}
+
+
+def predict(served: ServedModel, instances: list) -> np.ndarray:
+    """The clip's prediction: every instance in one batch, averaged, then scaled back (regression)."""
+    with served.lock:
+        outputs = served.model.predict(stack(instances), verbose=0)
+    outputs = softmax(outputs) if served.task.classification else outputs
+    mean = np.asarray(outputs, np.float64).mean(axis=0).astype(np.float32)
+    return mean if served.task.classification else served.scale.back(mean[np.newaxis])[0]
+
+
+def scores(served: ServedModel, predicted: np.ndarray) -> list[dict]:
+    """Each output's value; a trait's also against the training split's labels (percentile, quartiles)."""
+    if served.task.classification:
+        return [{"output": name, "probability": float(p)} for name, p in zip(served.task.outputs, predicted)]
+    rows = []
+    for name, value in zip(served.task.outputs, predicted):
+        train = served.train[name].to_numpy(np.float64)
+        quantiles = np.quantile(train, [0.0, 0.25, 0.5, 0.75, 1.0])
+        rows.append({"output": name, "value": float(value), "percentile": float(np.mean(train <= value) * 100), "train_quantiles": quantiles.round(4).tolist()})
+    return rows
+
+
+def cam_maps(served: ServedModel, instances: list, wav: Path) -> dict:
+    """A CAM model's map of every output (in output order) over the clip's input, as PNG images,
+    with its identity error."""
+    cam = served.cam
+    maps = clip_cam(cam.model, cam.kernel, cam.bias, instances, cam.view)
+    (family,) = registry.spec(served.name).families
+    display = maps.display if cam.view.spectrogram else envelope(wav, served.params[family], len(maps.display))
+    images = []
+    for t, name in enumerate(served.task.outputs):
+        png = cam_png(display, normalise(maps.maps[..., t]), spectrogram=cam.view.spectrogram)
+        images.append({"output": name, "image": "data:image/png;base64," + base64.b64encode(png).decode("ascii")})
+    return {"images": images, "identity_error": maps.identity_error, "seconds": len(maps.display) * cam.view.frame_s, "spectrogram": cam.view.spectrogram}
+
+
+def answer(served: ServedModel, upload: Path, *, max_duration_s: float, sample_rate: int = 16000) -> dict:
+    """Everything the page shows for one upload (in the folder of `upload`, which the caller deletes)."""
+    timed = Timings()
+    started = time.perf_counter()
+    with timed("probe"):
+        found = usable(upload, min_duration_s=served.min_duration_s, max_duration_s=max_duration_s)
+    wav = upload.with_name("clip.wav")
+    with timed("decode"):
+        try:
+            decode_wav(upload, wav, sample_rate=sample_rate)
+        except MediaError:
+            raise UploadError("the clip's audio could not be decoded", 422) from None
+        waveform, rate = read_wav(wav)
+    clip = Clip(waveform, rate, upload, found["duration_s"], found["fps"], found["has_video"])
+    try:
+        readers = family_readers(clip, served.params, served.vggish, timed)
+    except ValueError as error:
+        raise UploadError(f"the clip cannot be used: {error}", 422) from None
+    spec = registry.spec(served.name)
+    with timed("instances"):
+        instances = spec.instances(readers, CLIP_ID, served.settings)
+    if not instances:
+        raise UploadError(f"the clip cannot be used by {served.name}: {spec.exclusion_reason}", 422)
+    with timed("predict"):
+        predicted = predict(served, instances)
+    result = {
+        "dataset": served.dataset,
+        "model": served.name,
+        "task": served.task.type,
+        "clip": {key: found[key] for key in ("duration_s", "audio_duration_s", "has_video", "audio_rate", "audio_channels")},
+        "waveform": {"seconds": len(waveform) / rate, **waveform_outline(waveform)},
+        "scores": scores(served, predicted),
+        "weights": weights(served),
+        "cam": None,
+    }
+    if served.task.classification:
+        result["predicted_class"] = served.task.outputs[int(np.argmax(predicted))]
+    if served.cam is not None:
+        with timed("cam"):
+            result["cam"] = cam_maps(served, instances, wav)
+    timed.steps.append({"step": "total", "ms": round((time.perf_counter() - started) * 1000, 1)})
+    result["timings"] = timed.steps
+    return result
+
+
+def weights(served: ServedModel) -> dict:
+    """Which model and weights answered, and the untrained-VGGish warning (as the summary page says it)."""
+    embedder = served.embedder
+    shown = {"model": served.key, "file": served.weights, "vggish": embedder.get("description", "unknown"), "warning": ""}
+    if embedder and not embedder.get("pretrained", False):
+        user = f"{served.name} reads them" if served.reads_vggish else f"{served.name} does not read them"
+        shown["warning"] = (
+            f"WARNING: VGGish ran WITHOUT pretrained weights. {embedder.get('description', '')}. "
+            f"Its embeddings are random projections of the log-mel spectrogram, not AudioSet features ({user})."
+        )
+    return shown
