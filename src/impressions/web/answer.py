@@ -159,7 +159,7 @@ def answer(served: ServedModel, upload: Path, *, max_duration_s: float, sample_r
 def weights(served: ServedModel) -> dict:
     """Which model and weights answered, and the untrained-VGGish warning (as the summary page says it)."""
     embedder = served.embedder
-    shown = {"model": served.key, "file": served.weights, "vggish": embedder.get("description", "unknown"), "warning": ""}
+    shown = {"model": served.key, "file": served.weights, "vggish": embedder.get("description", "this run has no VGGish cache"), "warning": ""}
     if embedder and not embedder.get("pretrained", False):
         user = f"{served.name} reads them" if served.reads_vggish else f"{served.name} does not read them"
         shown["warning"] = (
