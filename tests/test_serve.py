@@ -28,7 +28,7 @@ from impressions.web.answer import Timings
 from impressions.web.app import create_app
 from impressions.web.features import CLIP_ID, Clip, family_readers
 from impressions.web.runs import load_served
-from served_run import DATASET, MODELS
+from served_run import DATASET, EMOTION, EMOTION_DATASET, MODELS
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -40,7 +40,7 @@ def run(served_run):
 
 @pytest.fixture(scope="module")
 def served(run):
-    return load_served([run.config], run.results)
+    return load_served(run.configs, run.results)
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def post(client, model: str, data: bytes, filename: str = "clip.mp4"):
 
 
 def test_every_trained_model_is_served_and_the_page_lists_them(served, app):
-    assert sorted(served) == sorted(f"{DATASET}/{name}" for name in MODELS)
+    assert sorted(served) == sorted([*(f"{DATASET}/{name}" for name in MODELS), f"{EMOTION_DATASET}/{MODELS[0]}"])
     page = app.test_client().get("/")
     assert page.status_code == 200
     for name in MODELS:
@@ -74,6 +74,20 @@ def test_a_test_clip_gets_the_pipelines_prediction(run, app, name):
         assert shown[trait] == pytest.approx(expected.loc[clip_id, f"{trait}_pred"], abs=1e-5)
     assert answer["cam"]["identity_error"] < 1e-4 and [m["output"] for m in answer["cam"]["images"]] == list(TRAITS)
     assert [step["step"] for step in answer["timings"]][-1] == "total"
+
+
+def test_an_emotion_model_answers_each_class_probability_and_the_most_probable_class(run, app):
+    expected = pd.read_csv(run.results / EMOTION_DATASET / "models" / MODELS[0] / "predictions_test.csv").set_index("clip_id")
+    clip_id = expected.index[0]
+    response = post(app.test_client(), f"{EMOTION_DATASET}/{MODELS[0]}", Path(run.clips[clip_id]).read_bytes())
+    assert response.status_code == 200, response.get_json()
+    answer = response.get_json()
+    probabilities = {score["output"]: score["probability"] for score in answer["scores"]}
+    assert list(probabilities) == list(EMOTION.classes)
+    for name in EMOTION.classes:
+        assert probabilities[name] == pytest.approx(expected.loc[clip_id, f"p_{name}"], abs=1e-5)
+    assert answer["predicted_class"] == expected.loc[clip_id, "emotion_pred"]
+    assert [m["output"] for m in answer["cam"]["images"]] == list(EMOTION.classes)
 
 
 def test_percentiles_are_against_the_training_labels(run, app):

@@ -18,7 +18,7 @@ from werkzeug.serving import make_server
 from impressions import TRAITS
 from impressions.web.app import create_app
 from impressions.web.runs import load_served
-from served_run import DATASET
+from served_run import DATASET, EMOTION, EMOTION_DATASET
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
@@ -59,7 +59,7 @@ return seen.size;
 
 @pytest.fixture(scope="module")
 def page_url(served_run, tmp_path_factory):
-    app = create_app(load_served([served_run.config], served_run.results), max_upload_mb=50, max_duration_s=60, uploads=tmp_path_factory.mktemp("uploads"))
+    app = create_app(load_served(served_run.configs, served_run.results), max_upload_mb=50, max_duration_s=60, uploads=tmp_path_factory.mktemp("uploads"))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -108,6 +108,23 @@ def test_the_page_answers_an_upload_with_the_pipelines_numbers_the_waveform_and_
 
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     assert browser.save_screenshot(str(SCREENSHOT))
+
+
+def test_the_emotion_view_shows_the_class_and_every_probability(served_run, page_url, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    expected = pd.read_csv(served_run.results / EMOTION_DATASET / "models" / MODEL / "predictions_test.csv").set_index("clip_id")
+    clip_id = expected.index[-1]
+    browser.get(page_url)
+    Select(browser.find_element(By.ID, "model")).select_by_value(f"{EMOTION_DATASET}/{MODEL}")
+    browser.find_element(By.ID, "clip").send_keys(served_run.clips[clip_id])
+    browser.find_element(By.ID, "send").click()
+    WebDriverWait(browser, 90).until(lambda b: b.find_element(By.TAG_NAME, "body").get_attribute("data-state") in ("answered", "error"))
+    assert browser.find_element(By.ID, "result-title").text.endswith(f"hears {expected.loc[clip_id, 'emotion_pred']}")
+    for name in EMOTION.classes:
+        value = browser.find_element(By.CSS_SELECTOR, f'#scores tr[data-output="{name}"] td.value')
+        assert float(value.get_attribute("data-value")) == pytest.approx(expected.loc[clip_id, f"p_{name}"], abs=1e-5)
 
 
 def test_a_bad_upload_shows_its_message_in_the_page(page_url, browser, tmp_path):
