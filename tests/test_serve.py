@@ -28,6 +28,7 @@ from impressions.web.answer import Timings
 from impressions.web.app import create_app
 from impressions.web.features import CLIP_ID, Clip, family_readers
 from impressions.web.runs import load_served
+from impressions.web.serve import exposed
 from served_run import DATASET, EMOTION, EMOTION_DATASET, MODELS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -213,3 +214,10 @@ def test_bin_serve_refuses_a_bad_config_in_one_line(tmp_path):
     )
     assert result.returncode == 1
     assert "the config is not valid" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "host,warned", [("127.0.0.1", False), ("localhost", False), ("::1", False), ("0.0.0.0", True), ("192.168.1.5", True), ("my-host", True)]
+)
+def test_only_loopback_addresses_listen_without_a_warning(host, warned):
+    assert exposed(host) is warned

@@ -101,7 +101,8 @@ def cam_maps(served: ServedModel, instances: list, wav: Path) -> dict:
     """A CAM model's map of every output (in output order) over the clip's input, as PNG images,
     with its identity error."""
     cam = served.cam
-    maps = clip_cam(cam.model, cam.kernel, cam.bias, instances, cam.view)
+    with served.lock:
+        maps = clip_cam(cam.model, cam.kernel, cam.bias, instances, cam.view)
     (family,) = registry.spec(served.name).families
     display = maps.display if cam.view.spectrogram else envelope(wav, served.params[family], len(maps.display))
     images = []

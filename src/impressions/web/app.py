@@ -36,11 +36,15 @@ def create_app(served: dict[str, ServedModel], *, max_upload_mb: float, max_dura
     Parameters
     ----------
     uploads : the private folder uploads go to while they are answered (default: a new one,
-        readable by this user only); each request gets its own folder inside, deleted after it
+        readable by this user only, removed when the app goes); each request gets its own
+        folder inside, deleted after its answer
     """
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = int(max_upload_mb * 2**20)
-    app.config["UPLOADS"] = Path(uploads or tempfile.mkdtemp(prefix="impressions-web-"))
+    if uploads is None:
+        app.extensions["uploads"] = tempfile.TemporaryDirectory(prefix="impressions-web-")
+        uploads = app.extensions["uploads"].name
+    app.config["UPLOADS"] = Path(uploads)
 
     @app.get("/")
     def page():
