@@ -6,6 +6,7 @@ shard stages wrote its caches, the train rule's code its predictions_test.csv.
 
 from __future__ import annotations
 
+import base64
 import io
 import logging
 import os
@@ -14,6 +15,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import matplotlib.image
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,10 +23,10 @@ from scipy.stats import percentileofscore
 
 from conftest import make_clip
 from impressions import TRAITS
-from impressions.data.media import decode_wav
+from impressions.data.media import decode_wav, sample_frames
 from impressions.io.cache import CacheReader
 from impressions.io.wav import read_wav
-from impressions.web.answer import Timings
+from impressions.web.answer import FRAMES, Timings
 from impressions.web.app import create_app
 from impressions.web.features import CLIP_ID, Clip, family_readers
 from impressions.web.runs import load_served
@@ -89,6 +91,22 @@ def test_an_emotion_model_answers_each_class_probability_and_the_most_probable_c
         assert probabilities[name] == pytest.approx(expected.loc[clip_id, f"p_{name}"], abs=1e-5)
     assert answer["predicted_class"] == expected.loc[clip_id, "emotion_pred"]
     assert [m["output"] for m in answer["cam"]["images"]] == list(EMOTION.classes)
+
+
+def test_a_video_shows_its_frames_and_a_wav_of_the_same_clip_gets_the_same_scores_without_them(run, app, tmp_path):
+    clip = Path(run.clips["test1"])
+    video = post(app.test_client(), f"{DATASET}/{MODELS[0]}", clip.read_bytes()).get_json()
+    frames = sample_frames(clip, duration_s=6.0, fps=10.0, **FRAMES)
+    assert len(video["frames"]) == len(frames)
+    shown = matplotlib.image.imread(io.BytesIO(base64.b64decode(video["frames"][2].split(",", 1)[1])), format="png")
+    np.testing.assert_array_equal(np.round(shown[..., :3] * 255).astype(np.uint8), frames[2])
+    wav = tmp_path / "clip.wav"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(clip), "-vn", "-ac", "1", "-ar", "22050", "-c:a", "pcm_s16le", str(wav)], check=True)
+    audio = post(app.test_client(), f"{DATASET}/{MODELS[0]}", wav.read_bytes(), "clip.wav").get_json()
+    assert "error" not in audio, audio
+    assert audio["frames"] == [] and not audio["clip"]["has_video"]
+    for heard, seen in zip(audio["scores"], video["scores"]):
+        assert heard["value"] == pytest.approx(seen["value"], abs=1e-3)
 
 
 def test_percentiles_are_against_the_training_labels(run, app):

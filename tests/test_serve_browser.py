@@ -100,6 +100,7 @@ def test_the_page_answers_an_upload_with_the_pipelines_numbers_the_waveform_and_
         assert float(value.get_attribute("data-value")) == pytest.approx(expected.loc[clip_id, f"{trait}_pred"], abs=1e-5)
         assert float(value.text) == pytest.approx(expected.loc[clip_id, f"{trait}_pred"], abs=1e-4)
     assert browser.execute_script(COLOURS, browser.find_element(By.ID, "waveform")) >= 2
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#frames img")) == 6
     image = browser.find_element(By.ID, "cam-image")
     WebDriverWait(browser, 10).until(lambda b: b.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", image))
     assert browser.execute_script(COLOURS, image) > 50

@@ -9,7 +9,6 @@ as `impressions.models.inputs.write_predictions` does.
 
 from __future__ import annotations
 
-import base64
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,18 +18,20 @@ import numpy as np
 from impressions.cam.maps import clip_cam, normalise
 from impressions.cam.stage import envelope
 from impressions.data.manifest import media_reason
-from impressions.data.media import MediaError, decode_wav, probe
+from impressions.data.media import MediaError, decode_wav, probe, sample_frames
 from impressions.io.errors import InputError
 from impressions.io.wav import read_wav
 from impressions.models import registry
 from impressions.models.inputs import stack
 from impressions.models.train import softmax
 from impressions.web.features import CLIP_ID, Clip, family_readers
-from impressions.web.images import cam_png
+from impressions.web.images import cam_png, data_url, frame_png
 from impressions.web.runs import ServedModel
 
 WAVEFORM_POINTS = 800
 """Columns of the waveform the page draws (the minimum and maximum of each)."""
+FRAMES = {"count": 6, "height": 90, "width": 160}
+"""The frames of a video clip the page shows beside its waveform: evenly spaced, as the frames stage takes them."""
 
 
 class UploadError(InputError):
@@ -108,7 +109,7 @@ def cam_maps(served: ServedModel, instances: list, wav: Path) -> dict:
     images = []
     for t, name in enumerate(served.task.outputs):
         png = cam_png(display, normalise(maps.maps[..., t]), spectrogram=cam.view.spectrogram)
-        images.append({"output": name, "image": "data:image/png;base64," + base64.b64encode(png).decode("ascii")})
+        images.append({"output": name, "image": data_url(png)})
     return {"images": images, "identity_error": maps.identity_error, "seconds": len(maps.display) * cam.view.frame_s, "spectrogram": cam.view.spectrogram}
 
 
@@ -146,15 +147,29 @@ def answer(served: ServedModel, upload: Path, *, max_duration_s: float, sample_r
         "scores": scores(served, predicted),
         "weights": weights(served),
         "cam": None,
+        "frames": [],
     }
     if served.task.classification:
         result["predicted_class"] = served.task.outputs[int(np.argmax(predicted))]
     if served.cam is not None:
         with timed("cam"):
             result["cam"] = cam_maps(served, instances, wav)
+    if found["has_video"]:
+        with timed("frames"):
+            result["frames"] = shown_frames(upload, found)
     timed.steps.append({"step": "total", "ms": round((time.perf_counter() - started) * 1000, 1)})
     result["timings"] = timed.steps
     return result
+
+
+def shown_frames(upload: Path, found: dict) -> list[str]:
+    """The clip's frames at the centres of equal slices (the frames stage's choice), as PNG data
+    URLs; none when ffmpeg cannot decode them (the answer does not need them)."""
+    try:
+        frames = sample_frames(upload, duration_s=found["duration_s"], fps=found["fps"], **FRAMES)
+    except MediaError:
+        return []
+    return [data_url(frame_png(frame)) for frame in frames]
 
 
 def weights(served: ServedModel) -> dict:

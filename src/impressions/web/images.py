@@ -1,7 +1,9 @@
-"""A CAM laid over the input it explains, as a PNG for the page (no figure: it must be quick)."""
+"""Pictures for the page as PNG data URLs: a CAM laid over the input it explains, and a clip's
+frames (no figure: they must be quick)."""
 
 from __future__ import annotations
 
+import base64
 import io
 
 import matplotlib
@@ -45,4 +47,16 @@ def cam_png(display: np.ndarray, cam: np.ndarray, *, spectrogram: bool, scale: i
         picture = (1 - ALPHA) * base + ALPHA * colours(cam)[np.newaxis, :, :3]
     buffer = io.BytesIO()
     matplotlib.image.imsave(buffer, np.clip(picture, 0, 1), format="png")
+    return buffer.getvalue()
+
+
+def data_url(png: bytes) -> str:
+    """A PNG as a URL the page can show without another request."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def frame_png(frame: np.ndarray) -> bytes:
+    """One RGB frame (height, width, 3) uint8 as PNG bytes."""
+    buffer = io.BytesIO()
+    matplotlib.image.imsave(buffer, frame, format="png")
     return buffer.getvalue()

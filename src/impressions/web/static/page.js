@@ -1,4 +1,4 @@
-// The page: send the clip, then draw what came back (waveform with a playback cursor, scores
+// The page: send the clip, then draw what came back (waveform with a playback cursor, frames, scores
 // against the training split, the CAM, who answered and how long each step took).
 "use strict";
 
@@ -96,6 +96,17 @@ function showCam(answer) {
   $("cam-identity").textContent = `CAM identity error (mean map + bias - output): ${cam.identity_error.toExponential(1)}`;
 }
 
+function showFrames(answer) {
+  const row = $("frames");
+  row.innerHTML = "";
+  answer.frames.forEach((src, i) => {
+    const image = new Image();
+    image.src = src;
+    image.alt = `frame ${i + 1} of ${answer.frames.length}`;
+    row.appendChild(image);
+  });
+}
+
 function showWho(answer) {
   const w = answer.weights;
   $("weights").textContent = `${w.model}, weights ${w.file}; VGGish: ${w.vggish}.`;
@@ -147,6 +158,7 @@ $("upload").addEventListener("submit", async (event) => {
   $("message").textContent = "";
   outline = answer.waveform;
   drawWaveform(0);
+  showFrames(answer);
   showScores(answer);
   showCam(answer);
   showWho(answer);
