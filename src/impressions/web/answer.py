@@ -10,6 +10,7 @@ as `impressions.models.inputs.write_predictions` does.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -113,16 +114,33 @@ def cam_maps(served: ServedModel, instances: list, wav: Path) -> dict:
     return {"images": images, "identity_error": maps.identity_error, "seconds": len(maps.display) * cam.view.frame_s, "spectrogram": cam.view.spectrogram}
 
 
-def answer(served: ServedModel, upload: Path, *, max_duration_s: float, sample_rate: int = 16000) -> dict:
-    """Everything the page shows for one upload (in the folder of `upload`, which the caller deletes)."""
+def answer(served: ServedModel, upload: Path, *, max_duration_s: float) -> dict:
+    """Everything the page shows for one upload (in the folder of `upload`, which the caller deletes).
+
+    A video's frames are taken by ffmpeg in a thread beside the rest (its ``frames`` step is that
+    thread's own time); the answer waits for it, so nothing reads the upload once it is returned.
+    """
     timed = Timings()
     started = time.perf_counter()
     with timed("probe"):
         found = usable(upload, min_duration_s=served.min_duration_s, max_duration_s=max_duration_s)
+    with ThreadPoolExecutor(1) as beside:
+        frames = beside.submit(shown_frames, upload, found) if found["has_video"] else None
+        result = _predicted(served, upload, found, timed)
+        if frames is not None:
+            result["frames"], frames_ms = frames.result()
+            timed.steps.append({"step": "frames", "ms": frames_ms})
+    timed.steps.append({"step": "total", "ms": round((time.perf_counter() - started) * 1000, 1)})
+    result["timings"] = timed.steps
+    return result
+
+
+def _predicted(served: ServedModel, upload: Path, found: dict, timed: Timings) -> dict:
+    """The upload decoded, its features, the prediction and (a CAM model) the maps, each step timed."""
     wav = upload.with_name("clip.wav")
     with timed("decode"):
         try:
-            decode_wav(upload, wav, sample_rate=sample_rate)
+            decode_wav(upload, wav, sample_rate=served.sample_rate)
         except MediaError:
             raise UploadError("the clip's audio could not be decoded", 422) from None
         waveform, rate = read_wav(wav)
@@ -154,22 +172,19 @@ def answer(served: ServedModel, upload: Path, *, max_duration_s: float, sample_r
     if served.cam is not None:
         with timed("cam"):
             result["cam"] = cam_maps(served, instances, wav)
-    if found["has_video"]:
-        with timed("frames"):
-            result["frames"] = shown_frames(upload, found)
-    timed.steps.append({"step": "total", "ms": round((time.perf_counter() - started) * 1000, 1)})
-    result["timings"] = timed.steps
     return result
 
 
-def shown_frames(upload: Path, found: dict) -> list[str]:
+def shown_frames(upload: Path, found: dict) -> tuple[list[str], float]:
     """The clip's frames at the centres of equal slices (the frames stage's choice), as PNG data
-    URLs; none when ffmpeg cannot decode them (the answer does not need them)."""
+    URLs (none when ffmpeg cannot decode them: the answer does not need them), and the milliseconds
+    they took."""
+    start = time.perf_counter()
     try:
-        frames = sample_frames(upload, duration_s=found["duration_s"], fps=found["fps"], **FRAMES)
+        frames = [data_url(frame_png(frame)) for frame in sample_frames(upload, duration_s=found["duration_s"], fps=found["fps"], **FRAMES)]
     except MediaError:
-        return []
-    return [data_url(frame_png(frame)) for frame in frames]
+        frames = []
+    return frames, round((time.perf_counter() - start) * 1000, 1)
 
 
 def weights(served: ServedModel) -> dict:

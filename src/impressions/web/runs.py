@@ -55,6 +55,7 @@ class ServedModel:
     train : the training split's labels (regression: one column per trait), for percentiles
     embedder : the VGGish cache's ``embedder`` attribute (source, pretrained, description)
     min_duration_s : the dataset's shortest usable clip (the probe stage's rule)
+    sample_rate : the rate of the wav stage's audio (config ``audio.sample_rate``)
     """
 
     dataset: str
@@ -67,6 +68,7 @@ class ServedModel:
     train: pd.DataFrame
     embedder: dict
     min_duration_s: float
+    sample_rate: int
     weights: str
     vggish: Embedder | None = None
     cam: Cam | None = None
@@ -132,6 +134,7 @@ def served_model(config: dict, root: Path, name: str, embedders: dict) -> Served
         train=train.rows,
         embedder=_cache_params(root, "vggish")["embedder"] if _first_cache(root, "vggish") else {},
         min_duration_s=config["dataset"]["min_duration_s"],
+        sample_rate=config["audio"]["sample_rate"],
         weights=str(weights),
     )
     if "vggish" in spec.families:
