@@ -117,7 +117,7 @@ def cam_maps(served: ServedModel, instances: list, wav: Path) -> dict:
 def answer(served: ServedModel, upload: Path, *, max_duration_s: float) -> dict:
     """Everything the page shows for one upload (in the folder of `upload`, which the caller deletes).
 
-    A video's frames are taken by ffmpeg in a thread beside the rest (its ``frames`` step is that
+    A video's frames are taken by ffmpeg in a thread beside the rest (its ``shown_frames`` step is that
     thread's own time); the answer waits for it, so nothing reads the upload once it is returned.
     """
     timed = Timings()
@@ -129,7 +129,7 @@ def answer(served: ServedModel, upload: Path, *, max_duration_s: float) -> dict:
         result = _predicted(served, upload, found, timed)
         if frames is not None:
             result["frames"], frames_ms = frames.result()
-            timed.steps.append({"step": "frames", "ms": frames_ms})
+            timed.steps.append({"step": "shown_frames", "ms": frames_ms})
     timed.steps.append({"step": "total", "ms": round((time.perf_counter() - started) * 1000, 1)})
     result["timings"] = timed.steps
     return result
