@@ -23,7 +23,7 @@ from scipy.stats import percentileofscore
 
 from conftest import make_clip
 from impressions import TRAITS
-from impressions.data.media import decode_wav, sample_frames
+from impressions.data.media import decode_wav, probe, sample_frames
 from impressions.io.cache import CacheReader
 from impressions.io.wav import read_wav
 from impressions.web.answer import FRAMES, Timings
@@ -167,6 +167,39 @@ def test_a_clip_without_audio_too_short_or_too_long_is_422(app, tmp_path, second
     clip = make_clip(tmp_path / "clip.mp4", seconds=seconds, audio=audio)
     response = post(app.test_client(), f"{DATASET}/{MODELS[0]}", clip.read_bytes())
     assert response.status_code == 422 and message in response.get_json()["error"]
+    assert uploads_left(app) == []
+
+
+def webm_without_duration(path: Path, seconds: float) -> Path:
+    """Opus in WebM written to a pipe, so the container says no duration (as a browser's recording)."""
+    command = [
+        "ffmpeg",
+        "-v",
+        "error",
+        "-f",
+        "lavfi",
+        "-i",
+        f"sine=frequency=300:sample_rate=48000:duration={seconds}",
+        "-c:a",
+        "libopus",
+        "-f",
+        "webm",
+        "pipe:1",
+    ]
+    path.write_bytes(subprocess.run(command, check=True, capture_output=True).stdout)
+    return path
+
+
+@pytest.mark.parametrize("seconds,status", [(6.0, 200), (3.0, 422), (12.0, 422)])
+def test_a_recording_that_says_no_duration_has_its_length_checked_once_decoded(app, tmp_path, seconds, status):
+    clip = webm_without_duration(tmp_path / "recording.webm", seconds)
+    assert probe(clip).audio_duration_s == 0
+    response = post(app.test_client(), f"{DATASET}/{MODELS[0]}", clip.read_bytes(), "recording.webm")
+    assert response.status_code == status, response.get_json()
+    if status == 200:
+        assert response.get_json()["clip"]["audio_duration_s"] == pytest.approx(seconds, abs=0.05)
+    else:
+        assert ("too short" if seconds < 5 else "too long") in response.get_json()["error"]
     assert uploads_left(app) == []
 
 

@@ -9,6 +9,7 @@ bin/test installs Chromium and ChromeDriver (bin/bootstrap browser) where it can
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -33,6 +34,8 @@ FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--window-size=1100,1700",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
 )
 MODEL = "summary_cam_cnn"
 
@@ -126,6 +129,25 @@ def test_the_emotion_view_shows_the_class_and_every_probability(served_run, page
     for name in EMOTION.classes:
         value = browser.find_element(By.CSS_SELECTOR, f'#scores tr[data-output="{name}"] td.value')
         assert float(value.get_attribute("data-value")) == pytest.approx(expected.loc[clip_id, f"p_{name}"], abs=1e-5)
+
+
+def test_a_recording_from_the_microphone_is_answered(page_url, browser):
+    """Chromium's fake microphone (a beep) for 6 s: the WebM it records says no duration, so its
+    length is checked once decoded."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    browser.get(page_url)
+    Select(browser.find_element(By.ID, "model")).select_by_value(f"{DATASET}/{MODEL}")
+    browser.find_element(By.ID, "record").click()
+    WebDriverWait(browser, 10).until(lambda b: b.find_element(By.ID, "record").text == "Stop")
+    time.sleep(6.5)
+    browser.find_element(By.ID, "record").click()
+    WebDriverWait(browser, 10).until(lambda b: b.find_element(By.TAG_NAME, "body").get_attribute("data-recorded") == "yes")
+    browser.find_element(By.ID, "send").click()
+    WebDriverWait(browser, 90).until(lambda b: b.find_element(By.TAG_NAME, "body").get_attribute("data-state") in ("answered", "error"))
+    assert browser.find_element(By.TAG_NAME, "body").get_attribute("data-state") == "answered", browser.find_element(By.ID, "message").text
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#scores td.value")) == len(TRAITS)
 
 
 def test_a_bad_upload_shows_its_message_in_the_page(page_url, browser, tmp_path):

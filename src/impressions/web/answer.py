@@ -57,19 +57,30 @@ class Timings:
 
 
 def usable(path: Path, *, min_duration_s: float, max_duration_s: float) -> dict:
-    """The probe of an upload, or an UploadError that says why it cannot be used."""
+    """The probe of an upload, or an UploadError that says why it cannot be used.
+
+    A container that does not say how long its audio is (a browser's recording: WebM from
+    MediaRecorder) has its length checked once decoded (`check_length`).
+    """
     if path.stat().st_size == 0:
         raise UploadError("the file is empty", 400)
     try:
         found = probe(path).as_row()
     except MediaError:
         raise UploadError("this is not a media file that ffmpeg can read (upload mp4, webm, wav, mp3, flac or m4a)", 415) from None
+    if not (found["has_audio"] and found["audio_duration_s"] == 0):
+        check_length(found, min_duration_s=min_duration_s, max_duration_s=max_duration_s)
+    return found
+
+
+def check_length(found: dict, *, min_duration_s: float, max_duration_s: float) -> None:
+    """Refuse a probed clip without audio, or with audio shorter than the dataset's shortest
+    (the probe stage's rule) or longer than the page's longest."""
     reason = media_reason(found, min_duration_s)
     if reason:
         raise UploadError(f"the clip cannot be used: {reason}", 422)
     if found["audio_duration_s"] > max_duration_s:
         raise UploadError(f"the clip cannot be used: too long, audio {found['audio_duration_s']:.2f} s > {max_duration_s:g} s", 422)
-    return found
 
 
 def waveform_outline(waveform: np.ndarray, points: int = WAVEFORM_POINTS) -> dict:
@@ -126,7 +137,7 @@ def answer(served: ServedModel, upload: Path, *, max_duration_s: float) -> dict:
         found = usable(upload, min_duration_s=served.min_duration_s, max_duration_s=max_duration_s)
     with ThreadPoolExecutor(1) as beside:
         frames = beside.submit(shown_frames, upload, found) if found["has_video"] else None
-        result = _predicted(served, upload, found, timed)
+        result = _predicted(served, upload, found, timed, max_duration_s)
         if frames is not None:
             result["frames"], frames_ms = frames.result()
             timed.steps.append({"step": "shown_frames", "ms": frames_ms})
@@ -135,7 +146,7 @@ def answer(served: ServedModel, upload: Path, *, max_duration_s: float) -> dict:
     return result
 
 
-def _predicted(served: ServedModel, upload: Path, found: dict, timed: Timings) -> dict:
+def _predicted(served: ServedModel, upload: Path, found: dict, timed: Timings, max_duration_s: float) -> dict:
     """The upload decoded, its features, the prediction and (a CAM model) the maps, each step timed."""
     wav = upload.with_name("clip.wav")
     with timed("decode"):
@@ -144,6 +155,9 @@ def _predicted(served: ServedModel, upload: Path, found: dict, timed: Timings) -
         except MediaError:
             raise UploadError("the clip's audio could not be decoded", 422) from None
         waveform, rate = read_wav(wav)
+    if found["audio_duration_s"] == 0:
+        found = {**found, "audio_duration_s": len(waveform) / rate, "duration_s": len(waveform) / rate}
+        check_length(found, min_duration_s=served.min_duration_s, max_duration_s=max_duration_s)
     clip = Clip(waveform, rate, upload, found["duration_s"], found["fps"], found["has_video"])
     try:
         readers = family_readers(clip, served.params, served.vggish, timed)

@@ -122,21 +122,59 @@ function showWho(answer) {
   }
 }
 
-$("clip").addEventListener("change", () => {
-  const file = $("clip").files[0];
-  if (!file) return;
+let recorded = null;
+let recorder = null;
+
+function play(file) {
   $("player").src = URL.createObjectURL(file);
   $("clip-view").hidden = false;
   outline = null;
   drawWaveform();
+}
+
+$("clip").addEventListener("change", () => {
+  const file = $("clip").files[0];
+  if (!file) return;
+  recorded = null;
+  play(file);
+});
+
+// Recording: the microphone's sound as the browser encodes it (WebM), sent like a chosen file.
+$("record").addEventListener("click", async () => {
+  if (recorder && recorder.state === "recording") {
+    recorder.stop();
+    return;
+  }
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+  } catch (error) {
+    $("message").textContent = `The microphone could not be opened (${error.message}); the page must be opened as http://127.0.0.1.`;
+    return;
+  }
+  const chunks = [];
+  recorder = new MediaRecorder(stream);
+  recorder.ondataavailable = (event) => chunks.push(event.data);
+  recorder.onstop = () => {
+    stream.getTracks().forEach((track) => track.stop());
+    recorded = new File(chunks, "recording.webm", { type: recorder.mimeType || "audio/webm" });
+    $("clip").value = "";
+    play(recorded);
+    $("record").textContent = "Record";
+    $("message").textContent = "Recorded. Press Predict.";
+    document.body.dataset.recorded = "yes";
+  };
+  recorder.start();
+  $("record").textContent = "Stop";
+  $("message").textContent = "Recording... press Stop when done.";
 });
 
 $("player").addEventListener("timeupdate", () => drawWaveform($("player").currentTime));
 
 $("upload").addEventListener("submit", async (event) => {
   event.preventDefault();
-  const file = $("clip").files[0];
-  $("message").textContent = file ? "Listening..." : "Choose a clip first.";
+  const file = recorded || $("clip").files[0];
+  $("message").textContent = file ? "Listening..." : "Choose or record a clip first.";
   if (!file) return;
   document.body.dataset.state = "waiting";
   const form = new FormData();
