@@ -208,11 +208,7 @@ def member_predictions(wildcards):
 def model_params(wildcards):
     """A model's settings from its dataset's config (a param: changing them retrains only that
     model), with the VGGish head's ``pooling: auto`` resolved against the dataset's shortest clips."""
-    chosen = dataset(wildcards).config
-    settings = dict(chosen["models"][model_name(wildcards)])
-    if settings.get("pooling") == "auto":
-        settings["pooling"] = "flatten" if chosen["dataset"]["min_duration_s"] >= settings["seconds"] else "mean_std"
-    return settings
+    return plan.model_settings(dataset(wildcards).config, model_name(wildcards))
 
 
 def cam_inputs(wildcards):

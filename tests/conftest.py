@@ -29,3 +29,11 @@ def media_dir(tmp_path_factory) -> Path:
     make_clip(folder / "silent_clip.003.mp4", seconds=6.0, audio=False)
     (folder / "broken_clip.004.mp4").write_bytes(b"this is not an mp4 file")
     return folder
+
+
+@pytest.fixture(scope="session")
+def served_run(tmp_path_factory):
+    """A finished run in miniature (`served_run.build`): the web page's tests serve its models."""
+    from served_run import build  # imports TensorFlow: only in the sessions that need it, after openSMILE
+
+    return build(tmp_path_factory.mktemp("served"))

@@ -28,7 +28,7 @@ def probe_shard(clips: list[Clip], *, shard: str, min_duration_s: float, log: Ca
         row = {"clip_id": clip.clip_id, "split": clip.split, "shard": shard, "path": clip.path, "note": "", "reason": ""}
         try:
             row |= probe(clip.path).as_row()
-            row["reason"], row["note"] = _media_reason(row, min_duration_s), _media_note(row)
+            row["reason"], row["note"] = media_reason(row, min_duration_s), _media_note(row)
         except MediaError as error:
             row["reason"] = f"unreadable: {error}"
         if counts[clip.clip_id] > 1:
@@ -38,7 +38,9 @@ def probe_shard(clips: list[Clip], *, shard: str, min_duration_s: float, log: Ca
     return pd.DataFrame(rows, columns=PROBE_COLUMNS)
 
 
-def _media_reason(row: dict, min_duration_s: float) -> str:
+def media_reason(row: dict, min_duration_s: float) -> str:
+    """Why a probed clip cannot be used ("" when it can): no audio stream, or audio too short
+    (the probe stage's rule, which the web page applies to an upload too)."""
     if not row["has_audio"]:
         return "no audio stream"
     if row["audio_duration_s"] < min_duration_s:

@@ -32,6 +32,15 @@ def dataset_configs(config: dict) -> list[dict]:
     return configs
 
 
+def model_settings(config: dict, name: str) -> dict:
+    """A model's settings from its dataset's config, with the VGGish head's ``pooling: auto``
+    resolved against the dataset's shortest clips (the training job's and the web page's)."""
+    settings = dict(config["models"][name])
+    if settings.get("pooling") == "auto":
+        settings["pooling"] = "flatten" if config["dataset"]["min_duration_s"] >= settings["seconds"] else "mean_std"
+    return settings
+
+
 class DatasetPlan:
     """One dataset of the run: where its clips are, which shard holds each, what the models learn
     and which models learn it. Everything here is decided before any job runs."""

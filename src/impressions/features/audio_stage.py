@@ -6,6 +6,7 @@ of MFCCs) recomputes that family and what reads it, not the others.
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Callable
@@ -55,33 +56,48 @@ def wav_cache(
     write_cache(output, done, arrays, params, failed)
 
 
+def logmel_arrays(waveform: np.ndarray, rate: int) -> dict[str, np.ndarray]:
+    """One clip's log-mel cache entry: ``vggish_examples`` (N, 96, 64) float32, one per 0.96 s."""
+    return {"vggish_examples": transforms.vggish_examples(waveform, sample_rate=rate)}
+
+
+def mfcc_arrays(waveform: np.ndarray, rate: int, *, n_mfcc: int = 24, n_mels: int = 128) -> dict[str, np.ndarray]:
+    """One clip's MFCC cache entry: ``mfcc`` (frames, n_mfcc) and ``log_mel_db`` (frames, n_mels)."""
+    log_mel = transforms.log_mel_db(waveform, sample_rate=rate, n_mels=n_mels)
+    return {"mfcc": transforms.mfcc(waveform, sample_rate=rate, n_mfcc=n_mfcc, log_mel=log_mel), "log_mel_db": log_mel}
+
+
+def rawwave_arrays(waveform: np.ndarray, rate: int, *, seconds: float, sample_rate: int, n_fft: int, hop_length: int) -> dict[str, np.ndarray]:
+    """One clip's raw-wave cache entry: ``rawwave_fft`` (frames, n_fft // 2 + 1) and ``n_real_frames`` (1,)."""
+    values, n_real = transforms.rawwave_fft(waveform, sample_rate=rate, seconds=seconds, target_rate=sample_rate, n_fft=n_fft, hop_length=hop_length)
+    return {"rawwave_fft": values, "n_real_frames": np.array([n_real], dtype=np.int32)}
+
+
+def spectrogram_arrays(examples: np.ndarray, *, seconds: int, pool: int) -> dict[str, np.ndarray]:
+    """One clip's spectrogram cache entry, from its `logmel_arrays`: ``clip_spectrogram``,
+    ``summary_spectrogram`` and ``n_real_seconds`` (`spectrogram_cache`)."""
+    patches, n_real = transforms.clip_spectrogram(examples, seconds=seconds)
+    return {
+        "clip_spectrogram": patches,
+        "summary_spectrogram": transforms.summary_spectrogram(patches, pool=pool),
+        "n_real_seconds": np.array([n_real], dtype=np.int32),
+    }
+
+
 def logmel_cache(clip_ids, wav_folder, output, *, log=print) -> None:
     """``vggish_examples`` (N, 96, 64) float32: the VGGish log-mel examples, one per 0.96 s."""
-
-    def compute(waveform, rate):
-        return {"vggish_examples": transforms.vggish_examples(waveform, sample_rate=rate)}
-
-    wav_cache(clip_ids, wav_folder, output, compute, {"vggish_front_end": transforms.VGGISH_FRONT_END}, log)
+    wav_cache(clip_ids, wav_folder, output, logmel_arrays, {"vggish_front_end": transforms.VGGISH_FRONT_END}, log)
 
 
 def mfcc_cache(clip_ids, wav_folder, output, *, n_mfcc: int = 24, n_mels: int = 128, log=print) -> None:
     """``mfcc`` (frames, n_mfcc) and ``log_mel_db`` (frames, n_mels), float32, librosa framing."""
-
-    def compute(waveform, rate):
-        log_mel = transforms.log_mel_db(waveform, sample_rate=rate, n_mels=n_mels)
-        return {"mfcc": transforms.mfcc(waveform, sample_rate=rate, n_mfcc=n_mfcc, log_mel=log_mel), "log_mel_db": log_mel}
-
     params = {"n_mfcc": n_mfcc, "n_mels": n_mels, "library": "librosa", "n_fft": 2048, "hop_length": 512}
-    wav_cache(clip_ids, wav_folder, output, compute, params, log)
+    wav_cache(clip_ids, wav_folder, output, functools.partial(mfcc_arrays, n_mfcc=n_mfcc, n_mels=n_mels), params, log)
 
 
 def rawwave_cache(clip_ids, wav_folder, output, *, seconds: float, sample_rate: int, n_fft: int, hop_length: int, log=print) -> None:
     """``rawwave_fft`` (frames, n_fft // 2 + 1) float32, fixed length, and ``n_real_frames`` (1,)."""
-
-    def compute(waveform, rate):
-        values, n_real = transforms.rawwave_fft(waveform, sample_rate=rate, seconds=seconds, target_rate=sample_rate, n_fft=n_fft, hop_length=hop_length)
-        return {"rawwave_fft": values, "n_real_frames": np.array([n_real], dtype=np.int32)}
-
+    compute = functools.partial(rawwave_arrays, seconds=seconds, sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length)
     params = {
         **transforms.RAWWAVE,
         "sample_rate": sample_rate,
@@ -104,10 +120,9 @@ def spectrogram_cache(logmel: str | os.PathLike, output: str | os.PathLike, *, s
         clip_ids, examples = cache.clip_ids, cache.all("vggish_examples")
     arrays: dict[str, list[np.ndarray]] = {"clip_spectrogram": [], "summary_spectrogram": [], "n_real_seconds": []}
     for clip_id, clip_examples in zip(clip_ids, examples):
-        patches, n_real = transforms.clip_spectrogram(clip_examples, seconds=seconds)
-        arrays["clip_spectrogram"].append(patches)
-        arrays["summary_spectrogram"].append(transforms.summary_spectrogram(patches, pool=pool))
-        arrays["n_real_seconds"].append(np.array([n_real], dtype=np.int32))
+        for name, array in spectrogram_arrays(clip_examples, seconds=seconds, pool=pool).items():
+            arrays[name].append(array)
+        n_real = int(arrays["n_real_seconds"][-1][0])
         if n_real < seconds:
             log(f"{clip_id}: {n_real} s of audio, padded to {seconds} s with silence")
     log(f"{len(clip_ids)} clips")
