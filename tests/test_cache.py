@@ -1,3 +1,6 @@
+import socket
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -49,6 +52,22 @@ def test_atomic_path_keeps_the_old_file_on_failure(tmp_path):
             raise RuntimeError("job died")
     assert target.read_text().strip().endswith("}") and '"v": 1' in target.read_text()
     assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_atomic_path_removes_what_killed_writers_left_and_keeps_live_ones(tmp_path):
+    finished = subprocess.Popen(["true"])
+    finished.wait()  # its pid is gone: a writer killed half-way
+    host = socket.gethostname()
+    dead = tmp_path / f".out.{host}-{finished.pid}.tmp.h5"
+    live = tmp_path / f".out.{host}-1.tmp.h5"  # pid 1 is always running
+    other_host = tmp_path / f".out.elsewhere-{finished.pid}.tmp.h5"  # a cluster node's: its pid means nothing here
+    other_target = tmp_path / f".other.{host}-{finished.pid}.tmp.h5"
+    for path in (dead, live, other_host, other_target):
+        path.write_bytes(b"half")
+    with atomic_path(tmp_path / "out.h5") as tmp:
+        tmp.write_bytes(b"whole")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["out.h5", live.name, other_host.name, other_target.name])
+    assert (tmp_path / "out.h5").read_bytes() == b"whole"
 
 
 def test_atomic_path_replaces_directories(tmp_path):

@@ -1,15 +1,18 @@
 """Write outputs atomically: to a temporary name beside the target, then rename.
 
 A job that dies half-way leaves no file that looks finished, so Snakemake (or a person) never
-mistakes a partial cache for a complete one.
+mistakes a partial cache for a complete one. The temporary name holds the host and the process id:
+what a killed job left is removed the next time its target is written, once that process is gone.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import shutil
+import socket
 from pathlib import Path
 from typing import Iterator
 
@@ -25,7 +28,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.stem}.{os.getpid()}.tmp{target.suffix}")  # suffix kept for writers that check it
+    _remove_orphans(target)
+    tmp = target.with_name(f".{target.stem}.{socket.gethostname()}-{os.getpid()}.tmp{target.suffix}")  # suffix kept for writers that check it
     _remove(tmp)
     try:
         yield tmp
@@ -34,6 +38,25 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         os.replace(tmp, target)
     finally:
         _remove(tmp)
+
+
+def _remove_orphans(target: Path) -> None:
+    """Remove the temporary files of `target` whose writer, a process of this host, is gone (a killed job's)."""
+    host = socket.gethostname()
+    for tmp in target.parent.glob(f".{glob.escape(target.stem)}.{glob.escape(host)}-*.tmp{glob.escape(target.suffix)}"):
+        pid = tmp.name[len(f".{target.stem}.{host}-") :].split(".tmp", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            _remove(tmp)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _remove(path: Path) -> None:
