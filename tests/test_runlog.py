@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from workflow_rules import REPO
 
 SCRIPT = """
@@ -62,3 +64,32 @@ def test_other_errors_are_logged_and_raised(tmp_path):
     result, text = run(tmp_path, 'raise RuntimeError("boom")')
     assert result.returncode == 1
     assert "rule demo failed; the traceback follows" in text and "RuntimeError: boom" in text
+
+
+def test_a_full_disk_ends_the_job_with_one_line_that_says_what_to_do(tmp_path):
+    result, text = run(tmp_path, 'open("/dev/full", "wb", buffering=0).write(b"x")')  # the kernel's always-full device
+    assert result.returncode == 1 and "Traceback" not in text
+    [line] = [line for line in text.splitlines() if " ERROR " in line]
+    assert f"no space left on the disk of {tmp_path}, {tmp_path}" not in line  # each folder once
+    assert f"no space left on the disk of {tmp_path} (" in line and "No space left on device" in line
+    assert "then run the same command again" in line
+
+
+LIBRARY_ERRORS = {
+    # h5py: its own exception, raised from the OSError of the failed write
+    "chained": "try:\n        raise OSError(28, 'No space left on device')\n    except OSError as cause:\n"
+    "        raise RuntimeError('Unable to synchronously write data (file write failed)') from cause",
+    # only the C library's text in the message, no errno attribute
+    "wording": "raise RuntimeError(\"Can't write data (file write failed: error message = 'Disk quota exceeded')\")",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(LIBRARY_ERRORS))
+def test_a_full_disk_is_recognised_through_a_library_s_own_exception(tmp_path, kind):
+    result, text = run(tmp_path, LIBRARY_ERRORS[kind])
+    assert result.returncode == 1 and "Traceback" not in text and "no space left on the disk of" in text
+
+
+def test_other_errors_mentioning_no_disk_trouble_keep_their_traceback(tmp_path):
+    result, text = run(tmp_path, "raise OSError(13, 'Permission denied')")
+    assert result.returncode == 1 and "no space left" not in text and "PermissionError" in text

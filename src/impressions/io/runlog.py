@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import sys
@@ -16,8 +17,8 @@ from impressions.io.errors import InputError
 def rule_log(snakemake) -> Iterator[logging.Logger]:
     """Send logging and stderr of a rule script to ``snakemake.log[0]`` and time the rule.
 
-    An `InputError` (bad input the user can fix) is logged as one clear line and ends the job
-    without a traceback; any other exception ends it with its traceback in the log.
+    An `InputError` (bad input the user can fix) and a full disk are logged as one clear line and
+    end the job without a traceback; any other exception ends it with its traceback in the log.
     """
     stream = open(snakemake.log[0], "a", buffering=1)
     sys.stderr.flush()
@@ -35,7 +36,16 @@ def rule_log(snakemake) -> Iterator[logging.Logger]:
     except InputError as error:
         log.error("%s", error)
         raise SystemExit(1) from None
-    except BaseException:
+    except BaseException as error:
+        if disk_full(error):
+            folders = sorted({os.path.dirname(os.path.abspath(path)) for path in snakemake.output})
+            log.error(
+                "no space left on the disk of %s (%s). Free space there (df -h shows it), then run the same command again: "
+                "finished outputs are kept and this job runs again.",
+                ", ".join(folders),
+                error,
+            )
+            raise SystemExit(1) from None
         log.error("rule %s failed; the traceback follows", snakemake.rule)
         raise
     else:
@@ -44,6 +54,23 @@ def rule_log(snakemake) -> Iterator[logging.Logger]:
         log.info("rule %s finished in %.1f s", snakemake.rule, time.perf_counter() - started)
     finally:
         logging.shutdown()
+
+
+_DISK_FULL = {errno.ENOSPC: "No space left on device", errno.EDQUOT: "Disk quota exceeded"}
+
+
+def disk_full(error: BaseException) -> bool:
+    """Whether `error`, or an error it was raised from, says the disk (or the user's quota) is full.
+
+    h5py and TensorFlow report it in their own exception types: their message holds the C library's text.
+    """
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if getattr(error, "errno", None) in _DISK_FULL or any(text in str(error) for text in _DISK_FULL.values()):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def _files(value) -> str:
