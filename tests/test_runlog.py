@@ -73,6 +73,7 @@ def test_a_full_disk_ends_the_job_with_one_line_that_says_what_to_do(tmp_path):
     assert f"no space left on the disk of {tmp_path}, {tmp_path}" not in line  # each folder once
     assert f"no space left on the disk of {tmp_path} (" in line and "No space left on device" in line
     assert "then run the same command again" in line
+    assert f"rule demo: no space left on the disk of {tmp_path} (" in result.stderr  # the log may be on the full disk
 
 
 LIBRARY_ERRORS = {

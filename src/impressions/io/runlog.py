@@ -19,9 +19,11 @@ def rule_log(snakemake) -> Iterator[logging.Logger]:
 
     An `InputError` (bad input the user can fix) and a full disk are logged as one clear line and
     end the job without a traceback; any other exception ends it with its traceback in the log.
+    The full-disk line also goes to the job's own stderr: the log, on that disk, may not take it.
     """
     stream = open(snakemake.log[0], "a", buffering=1)
     sys.stderr.flush()
+    terminal = os.dup(sys.stderr.fileno())
     os.dup2(stream.fileno(), sys.stderr.fileno())  # also catches what TensorFlow's C++ code prints
     logging.basicConfig(stream=stream, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S", force=True)
     log = logging.getLogger(f"impressions.rule.{snakemake.rule}")
@@ -38,13 +40,13 @@ def rule_log(snakemake) -> Iterator[logging.Logger]:
         raise SystemExit(1) from None
     except BaseException as error:
         if disk_full(error):
-            folders = sorted({os.path.dirname(os.path.abspath(path)) for path in snakemake.output})
-            log.error(
-                "no space left on the disk of %s (%s). Free space there (df -h shows it), then run the same command again: "
-                "finished outputs are kept and this job runs again.",
-                ", ".join(folders),
-                error,
+            folders = ", ".join(sorted({os.path.dirname(os.path.abspath(path)) for path in snakemake.output}))
+            line = (
+                f"no space left on the disk of {folders} ({error}). Free space there (df -h shows it), "
+                "then run the same command again: finished outputs are kept and this job runs again."
             )
+            log.error("%s", line)
+            os.write(terminal, f"rule {snakemake.rule}: {line}\n".encode())
             raise SystemExit(1) from None
         log.error("rule %s failed; the traceback follows", snakemake.rule)
         raise
@@ -54,6 +56,7 @@ def rule_log(snakemake) -> Iterator[logging.Logger]:
         log.info("rule %s finished in %.1f s", snakemake.rule, time.perf_counter() - started)
     finally:
         logging.shutdown()
+        os.close(terminal)
 
 
 _DISK_FULL = {errno.ENOSPC: "No space left on device", errno.EDQUOT: "Disk quota exceeded"}
