@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from conftest import small_disk
 from impressions.data.media import MediaError, decode_wav, probe, sample_frames
 from impressions.io.wav import read_wav
 
@@ -36,6 +37,13 @@ def test_decode_wav_gives_16k_mono_with_the_tone(media_dir, tmp_path):
     spectrum = np.abs(np.fft.rfft(waveform))
     peak_hz = np.argmax(spectrum) * rate / len(waveform)
     assert peak_hz == pytest.approx(440, abs=2)
+
+
+def test_decode_wav_onto_a_full_disk_stops_the_job_instead_of_excluding_the_clip(media_dir, tmp_path):
+    with small_disk(tmp_path / "disk", "64k") as disk:  # 6 s of 16 kHz wav is 192 kB
+        with pytest.raises(OSError, match="No space left on device") as raised:
+            decode_wav(media_dir / "normal_clip.001.mp4", disk / "a.wav")
+    assert not isinstance(raised.value, MediaError)  # a MediaError would exclude the clip as undecodable
 
 
 def test_decode_wav_is_byte_identical_across_runs(media_dir, tmp_path):

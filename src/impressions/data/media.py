@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -16,6 +17,7 @@ import pandas as pd
 from impressions.data.clips import DECODE_FAILURES
 from impressions.io.atomic import atomic_path
 from impressions.io.errors import InputError
+from impressions.io.runlog import says_disk_full
 
 BITEXACT = {"fflags": "+bitexact", "map_metadata": -1}
 """Output options that keep ffmpeg from writing version strings or times into files."""
@@ -97,9 +99,24 @@ def decode_wav(source: str | os.PathLike, target: str | os.PathLike, *, sample_r
     first_audio = ffmpeg.input(str(source))["a:0"]
     stream = first_audio.output(str(target), ac=1, ar=sample_rate, acodec="pcm_s16le", format="wav", **BITEXACT, **{"flags:a": "+bitexact"})
     try:
-        stream.overwrite_output().run(quiet=True)
+        _, stderr = stream.overwrite_output().run(quiet=True)
     except ffmpeg.Error as error:
+        _raise_if_not_written(target, error.stderr)
         raise MediaError(f"{source}: {_ffmpeg_message(error)}") from None
+    _raise_if_not_written(target, stderr)
+
+
+def _raise_if_not_written(target: str | os.PathLike, stderr: bytes | None) -> None:
+    """Raise OSError when ffmpeg could not write `target`: the disk's fault, not the clip's, so no exclusion.
+
+    ffmpeg exits with 0 when only the wav's trailer or the file's close fails, as on a full disk.
+    """
+    text = (stderr or b"").decode("utf-8", "replace")
+    lines = [line for line in text.splitlines() if str(target) in line and line.startswith(("Error writing", "Error closing"))]
+    if says_disk_full(text):
+        raise OSError(errno.ENOSPC, f"ffmpeg could not write {target}: No space left on device")
+    if lines:
+        raise OSError(errno.EIO, f"ffmpeg could not write {target}: {lines[-1]}")
 
 
 def decode_shard(

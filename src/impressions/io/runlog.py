@@ -70,10 +70,15 @@ def disk_full(error: BaseException) -> bool:
     seen: set[int] = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
-        if getattr(error, "errno", None) in _DISK_FULL or any(text in str(error) for text in _DISK_FULL.values()):
+        if getattr(error, "errno", None) in _DISK_FULL or says_disk_full(str(error)):
             return True
         error = error.__cause__ or error.__context__
     return False
+
+
+def says_disk_full(text: str) -> bool:
+    """Whether a message (a library's, or a tool's stderr) holds the C library's text for a full disk or quota."""
+    return any(message in text for message in _DISK_FULL.values())
 
 
 def _files(value) -> str:
