@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import copy_workflow
 from impressions.data import synthetic as synth
 from impressions.data.clips import shard_of
 from workflow_rules import REPO
@@ -34,13 +35,6 @@ CLIPS = {
     "fps": 10,
     "signal_r2": 0.8,
 }
-
-
-def copy_workflow(target: Path) -> None:
-    for name in ("Snakefile", "config.yaml"):
-        shutil.copy(REPO / name, target / name)
-    for name in ("rules", "scripts", "src", "schemas", "envs", "profiles"):
-        shutil.copytree(REPO / name, target / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
 
 
 @pytest.fixture(scope="module")
