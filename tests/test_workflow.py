@@ -1,8 +1,6 @@
 """End to end: the whole workflow on the tiny config, in a temporary folder."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,41 +9,19 @@ import pytest
 import yaml
 from matplotlib import pyplot as plt
 
+from conftest import TINY, snakemake_tiny
 from impressions import SPLITS, TRAITS
 from impressions.data import synthetic as synth
 from impressions.data.clips import read_manifest, shard_of
 from impressions.io.cache import CacheReader
 from workflow_rules import REPO
 
-CONFIG = REPO / "tests" / "tiny_config.yaml"
-TINY = yaml.safe_load(CONFIG.read_text())
 N_SHARDS = TINY["dataset"]["n_shards"]
 
 
-def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(CONFIG),
-        "--cores",
-        "2",
-        *args,
-    ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=1200)
-
-
 @pytest.fixture(scope="module")
-def run(tmp_path_factory) -> Path:
-    workdir = tmp_path_factory.mktemp("workflow")
-    result = snakemake(workdir)
-    assert result.returncode == 0, result.stderr[-5000:]
-    return workdir / "results" / "tiny"
+def run(tiny_run) -> Path:
+    return tiny_run.results
 
 
 @pytest.fixture(scope="module")
@@ -270,7 +246,7 @@ def test_snakemake_report_holds_every_figure_and_table(run):
     import base64
 
     report = run.parent / "report.html"
-    result = snakemake(run.parent.parent, "--report", str(report))
+    result = snakemake_tiny(run.parent.parent, "--report", str(report))
     assert result.returncode == 0, result.stderr[-3000:]
     text = report.read_text()
     for path in [*figures(run), run / "summary.tsv", run / "summary_tables.html"]:
@@ -281,14 +257,14 @@ def test_snakemake_report_holds_every_figure_and_table(run):
 
 
 def test_second_run_has_nothing_to_do(run):
-    result = snakemake(run.parent.parent, "-n")
+    result = snakemake_tiny(run.parent.parent, "-n")
     assert result.returncode == 0 and "Nothing to be done" in result.stdout + result.stderr
 
 
 def test_changing_one_clip_reruns_only_its_shard(run, planned):
     clip = next(p for p in planned if p.split == "train" and p.has_audio and p.duration_s >= 5)
     (run / "raw" / clip.relpath).touch()
-    result = snakemake(run.parent.parent, "-n")
+    result = snakemake_tiny(run.parent.parent, "-n")
     output = result.stdout + result.stderr
     shard_jobs = {line.split("shard=")[1].strip() for line in output.splitlines() if "shard=" in line}
     assert shard_jobs == {shard_of(clip.clip_id, N_SHARDS)}
@@ -302,6 +278,6 @@ def test_same_inputs_give_the_same_caches(run):
     before = {path: path.read_bytes() for path in caches}
     stages = ["logmel", "mfcc", "spectrograms", "rawwave", "egemaps", "frames", "embed"]
     targets = [str(path.relative_to(run.parent.parent)) for path in caches]
-    result = snakemake(run.parent.parent, "--forcerun", *stages, "--", *targets)
+    result = snakemake_tiny(run.parent.parent, "--forcerun", *stages, "--", *targets)
     assert result.returncode == 0, result.stderr[-3000:]
     assert all(path.read_bytes() == content for path, content in before.items())
