@@ -64,6 +64,15 @@ def test_chalearn_a_missing_folder_label_file_or_empty_split_is_named(tmp_path, 
         kinds.listing("chalearn", str(tmp_path), {"splits": {}})
 
 
+def test_a_link_whose_target_is_gone_is_skipped_with_the_target_named(tmp_path):
+    chalearn_layout(tmp_path)
+    (tmp_path / "val/validation80_01/eeeeeeeeeee.005.mp4").symlink_to(tmp_path / "moved/eeeeeeeeeee.005.mp4")
+    listing = kinds.listing("chalearn", str(tmp_path), {"splits": {}})
+    assert "eeeeeeeeeee.005" not in {c.clip_id for c in listing.clips}
+    (skipped,) = [s for s in listing.skipped if s.path.endswith("eeeeeeeeeee.005.mp4")]
+    assert skipped.reason == f"not a clip: a link to {tmp_path}/moved/eeeeeeeeeee.005.mp4, which does not exist"
+
+
 def test_chalearn_labels_from_each_split_and_out_of_range_scores_flagged(tmp_path):
     for split, name in chalearn.default_splits().items():
         scores = {label: {f"{split[:1] * 11}.001.mp4": 0.5, f"{split[:1] * 11}.002.mp4": 0.25} for label in LABELS}

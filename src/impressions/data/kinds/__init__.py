@@ -17,6 +17,7 @@ An adapter module provides
 from __future__ import annotations
 
 import importlib
+import os
 from pathlib import Path
 
 from impressions.data.clips import Clip
@@ -47,12 +48,16 @@ def generator(kind: str):
 
 
 def listing(kind: str, root: str, dataset: dict, found: list[tuple[str, str]] | None = None) -> Listing:
-    """The clips and other files of a dataset: found on disk, or `found` (a generator's plan)."""
+    """The clips and other files of a dataset: found on disk, or `found` (a generator's plan).
+
+    A link whose target is gone is no clip: as a job's input it would stop the whole run."""
     kind_adapter = adapter(kind)
     files = kind_adapter.find(Path(root), dataset) if found is None else found
     clips, skipped = [], []
     for split, relpath in files:
         clip_id, reason = kind_adapter.identify(split, relpath)
+        if clip_id is not None and found is None and not (Path(root) / relpath).exists():
+            clip_id, reason = None, f"not a clip: a link to {os.readlink(Path(root) / relpath)}, which does not exist"
         if clip_id is None:
             skipped.append(Skipped(split, f"{root}/{relpath}", reason))
         else:
