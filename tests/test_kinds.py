@@ -73,6 +73,16 @@ def test_a_link_whose_target_is_gone_is_skipped_with_the_target_named(tmp_path):
     assert skipped.reason == f"not a clip: a link to {tmp_path}/moved/eeeeeeeeeee.005.mp4, which does not exist"
 
 
+def test_chalearn_white_space_in_a_name_becomes_an_underscore_in_file_and_label_alike(tmp_path):
+    chalearn_layout(tmp_path)
+    touch(tmp_path / "val/validation80_01/my clip\t01.001.mp4")
+    assert "my_clip_01.001" in {c.clip_id for c in kinds.listing("chalearn", str(tmp_path), {"splits": {}}).clips}
+    for name in chalearn.default_splits().values():
+        scores = {label: {"my clip\t01.001.mp4": 0.5} for label in LABELS}
+        (tmp_path / name["annotations"]).write_bytes(pickle.dumps(scores, protocol=2))
+    assert set(chalearn.read_labels(tmp_path, {"splits": {}})[0]["clip_id"]) == {"my_clip_01.001"}
+
+
 def test_chalearn_labels_from_each_split_and_out_of_range_scores_flagged(tmp_path):
     for split, name in chalearn.default_splits().items():
         scores = {label: {f"{split[:1] * 11}.001.mp4": 0.5, f"{split[:1] * 11}.002.mp4": 0.25} for label in LABELS}
