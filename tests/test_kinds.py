@@ -175,6 +175,13 @@ def test_table_rows_without_labels_are_to_predict_and_labelled_rows_split_by_cla
     assert not other["split"].equals(labels["split"])
 
 
+def test_table_in_cp1252_or_with_a_byte_order_mark_is_read_as_its_text(tmp_path):
+    (tmp_path / "a.csv").write_bytes("file,speaker\nclips/a.wav,Zoë’s\n".encode("cp1252"))
+    (tmp_path / "b.csv").write_bytes("\ufefffile,speaker\nclips/b.wav,Zoë’s\n".encode("utf-8"))
+    for name in ("a.csv", "b.csv"):
+        assert table.read_table(tmp_path / name).to_dict("list") == {"file": [f"clips/{name[0]}.wav"], "speaker": ["Zoë’s"]}
+
+
 def test_table_split_column_is_used_and_bad_values_are_reasons(tmp_path):
     rows = pd.DataFrame({"path": ["a.wav", "b.wav", "c.flac"], "label": [0.5, 0.25, 0.75], "fold": ["Train", "dev", "holdout"]})
     rows.to_csv(tmp_path / "all.tsv", sep="\t", index=False)
