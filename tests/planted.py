@@ -450,6 +450,27 @@ def planted_chalearn(root: Path, *, seed: int = 0) -> list[Planted]:
     return [replace(p, clip_id=p.clip_id.replace(" ", "_")) if p.kind == "name_with_spaces" else p for p in planted]  # ids name files
 
 
+BAD_ANNOTATIONS = {
+    # kind -> the training pickle's bytes, given the dataset root
+    "pickle_runs_code": lambda root: f"cposix\nsystem\n(S'touch {root}/ran'\ntR.".encode(),  # os.system, if loaded
+    "label_strings": lambda root: pickle.dumps({label: {"aaaaaaaaaaa.001.mp4": "0.5"} for label in LABELS}, protocol=2),
+    "annotation_not_a_pickle": lambda root: b"<html><body><h1>403 Forbidden</h1></body></html>\n",
+    "annotation_unreadable": lambda root: py2_pickle({label: {"aaaaaaaaaaa.001.mp4": 0.5} for label in LABELS}),  # and mode 000
+}
+"""Training pickles that no clip can be read with: the run must stop, in one line, before any job."""
+
+
+def planted_bad_annotations(root: Path, kind: str) -> None:
+    """A ChaLearn layout whose only problem is its training pickle (BAD_ANNOTATIONS[kind]); the
+    clips are text files named .mp4, since nothing reads them before the labels."""
+    for split, name in ANNOTATIONS.items():
+        make_text_as_mp4(root / split / "aaaaaaaaaaa.001.mp4")
+        (root / name).write_bytes(py2_pickle({label: {"aaaaaaaaaaa.001.mp4": 0.5} for label in LABELS}))
+    (root / ANNOTATIONS["train"]).write_bytes(BAD_ANNOTATIONS[kind](root))
+    if kind == "annotation_unreadable":
+        (root / ANNOTATIONS["train"]).chmod(0)
+
+
 def median_pitch(signal: np.ndarray, rate: int, *, fmin: float = 60.0, fmax: float = 600.0, frame: int = 1024, hop: int = 256) -> float:
     """Median f0 over the loud frames (the syllables), by autocorrelation in numpy: the shortest lag
     whose autocorrelation (normalised, the window's divided out) is within 10% of the best in [rate / fmax, rate / fmin].

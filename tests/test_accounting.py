@@ -1,6 +1,7 @@
 """Every file on disk and every labelled id of a dataset with planted problems ends in the sheet or
 in excluded.tsv with the expected reason, and no job fails (the workflow, on the chalearn kind)."""
 
+import os
 import pickle
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import yaml
 
 from impressions.data.clips import read_manifest
 from impressions.io.cache import CacheReader
-from planted import TWO_STREAM_TONES, planted_chalearn
+from planted import TWO_STREAM_TONES, planted_bad_annotations, planted_chalearn
 from workflow_rules import REPO
 
 EXPECTED = {
@@ -98,3 +99,28 @@ def test_the_clips_that_reach_the_caches_are_the_usable_ones(planted_run):
     wav, rate = sf.read(run / "wav" / two["shard"] / f"{two.name}.wav")
     peak_hz = np.abs(np.fft.rfft(wav)).argmax() * rate / len(wav)
     assert rate == 16000 and wav.ndim == 1 and abs(peak_hz - TWO_STREAM_TONES[0]) < 5  # heard through its first stream
+
+
+REFUSED = {
+    # kind of training pickle -> the one line the run stops with, before any job
+    "pickle_runs_code": "annotation_training.pkl: the pickle asks for posix.system; annotation pickles may only hold dicts",
+    "label_strings": "annotation_training.pkl: extraversion score of aaaaaaaaaaa.001.mp4 is '0.5', not a number",
+    "annotation_not_a_pickle": "annotation_training.pkl: not a readable pickle",
+    "annotation_unreadable": "annotation_training.pkl: cannot be read (Permission denied)",
+}
+
+
+@pytest.mark.parametrize("kind", REFUSED)
+def test_a_label_file_that_cannot_be_used_stops_the_run_in_one_line_before_any_job(tmp_path, kind):
+    if kind == "annotation_unreadable" and os.geteuid() == 0:
+        pytest.skip("root reads a file of mode 000")
+    root, workdir = tmp_path / "data", tmp_path / "run"
+    planted_bad_annotations(root, kind)
+    workdir.mkdir()
+    config = {"dataset": {"name": "bad", "kind": "chalearn", "root": str(root)}, "synthetic": {"enabled": False}, "models": {"enabled": []}}
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--configfile", str(workdir / "config.yaml")]
+    result = subprocess.run([*command, "--cores", "1"], capture_output=True, text=True, timeout=300)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and output.count(REFUSED[kind]) == 1 and "Traceback" not in output, output[-3000:]
+    assert not (workdir / "results").exists() and not (root / "ran").exists()  # no job started, and the pickle ran nothing
