@@ -13,7 +13,8 @@ import yaml
 
 from impressions.data.clips import read_manifest
 from impressions.io.cache import CacheReader
-from planted import TWO_STREAM_TONES, planted_bad_annotations, planted_chalearn
+from planted import planted_bad_annotations, planted_chalearn
+from planted_media import TWO_STREAM_TONES
 from workflow_rules import REPO
 
 EXPECTED = {

@@ -1,5 +1,5 @@
-"""The fixtures of tests/planted.py do what they claim: checked against bytes Python 2.7 wrote,
-with pickletools, with ffprobe and with the package's own decoders."""
+"""The fixtures of tests/planted.py and tests/planted_media.py do what they claim: checked against
+bytes Python 2.7 wrote, with pickletools, with ffprobe and with the package's own decoders."""
 
 import io
 import json
@@ -19,11 +19,8 @@ from impressions import LABELS
 from impressions.data.annotations import load_annotations
 from impressions.data.kinds import chalearn
 from impressions.data.media import MediaError, decode_wav, probe, sample_frames
-from planted import (
-    ANNOTATIONS,
-    BAD_LABELS,
-    ODD_MEDIA,
-    ODD_NAMES,
+from planted import ANNOTATIONS, BAD_LABELS, ODD_MEDIA, ODD_NAMES, planted_chalearn, py2_pickle
+from planted_media import (
     TWO_STREAM_TONES,
     UNKNOWN_FOURCC,
     make_audio_only_mp4,
@@ -33,8 +30,6 @@ from planted import (
     make_two_audio_streams,
     make_undecodable_audio,
     make_undecodable_video,
-    planted_chalearn,
-    py2_pickle,
 )
 
 CONTENT = {

@@ -11,7 +11,7 @@ from impressions.data.media import decode_shard, probe
 from impressions.features.audio_stage import logmel_cache, mfcc_cache, rawwave_cache, spectrogram_cache
 from impressions.features.video_stage import frame_cache
 from impressions.io.cache import CacheReader
-from planted import make_audio_only_mp4, make_cut_mid_stream, make_undecodable_audio, make_undecodable_video
+from planted_media import make_audio_only_mp4, make_cut_mid_stream, make_undecodable_audio, make_undecodable_video
 
 CLIPS = ["normal_clip.001", "short__clip.002"]
 
