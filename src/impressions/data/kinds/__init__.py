@@ -7,7 +7,9 @@ An adapter module provides
 - ``identify(split, relpath)``: the clip id of a file, or None and why it is not a clip;
 - ``label_files(dataset)``: the label files, relative to root (inputs of the sheet rule);
 - ``read_labels(root, dataset)``: one row per labelled clip (``clip_id``, ``split``, ``source``,
-  then ``label_columns(dataset)`` and metadata), and per row why its labels are unusable;
+  then ``label_columns(dataset)`` and metadata), and per row why its labels are unusable; run by
+  the sheet job, and for a user's dataset also while the DAG is built, so that a label file that
+  cannot be used is an error before any job;
 - ``label_columns(dataset)``, ``BY_SPLIT`` (a clip matches the labels of its folder's split),
   ``PREDICTS`` (its unlabelled rows form a ``predict`` split, predicted into ``submission.csv``),
   ``HAS_TEXT`` (its sheet has each utterance's ``text``, the text feature family's input)
