@@ -71,10 +71,7 @@ def make_cut_mid_stream(path: Path, *, seconds: float = 6.0) -> None:
     """A clip whose index ('moov') comes first (``+faststart``, as web uploads are) cut off halfway
     through its media data: ffprobe reads the full length from the index, the second half is gone."""
     _ffmpeg(path, *_video(seconds), *_voice(440.0, seconds), *H264, "-c:a", "aac", "-shortest", "-movflags", "+faststart")
-    data = path.read_bytes()
-    boxes = {kind: (start, end) for kind, start, end in _boxes(data, 0, len(data))}
-    assert boxes[b"moov"][1] <= boxes[b"mdat"][0], "the encoder wrote the index last"
-    path.write_bytes(data[: (boxes[b"mdat"][0] + boxes[b"mdat"][1]) // 2])
+    _cut_halfway_through_the_data(path, index_first=True)
 
 
 def make_empty(path: Path) -> None:
@@ -154,9 +151,14 @@ def make_truncated(path: Path, *, seconds: float = 6.0) -> None:
     """A clip cut off halfway through its media data, as an interrupted download leaves it: ffmpeg
     writes the index ('moov') after the data, so none is left and ffprobe cannot read the file."""
     make_clip(path, seconds=seconds)
+    _cut_halfway_through_the_data(path, index_first=False)
+
+
+def _cut_halfway_through_the_data(path: Path, *, index_first: bool) -> None:
+    """Cut a clip off halfway through its media data ('mdat'), once sure the index lies where the maker means."""
     data = path.read_bytes()
     boxes = {kind: (start, end) for kind, start, end in _boxes(data, 0, len(data))}
-    assert boxes[b"mdat"][1] <= boxes[b"moov"][0], "the encoder wrote the index first"
+    assert (boxes[b"moov"][1] <= boxes[b"mdat"][0]) == index_first, f"the encoder wrote the index {'last' if index_first else 'first'}"
     path.write_bytes(data[: (boxes[b"mdat"][0] + boxes[b"mdat"][1]) // 2])
 
 
