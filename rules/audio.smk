@@ -17,6 +17,7 @@ rule wav:
     threads: 2
     params:
         sample_rate=setting("audio", "sample_rate"),
+        min_duration_s=setting("dataset", "min_duration_s"),
     script:
         "../scripts/wav.py"
 

@@ -10,6 +10,7 @@ with rule_log(snakemake) as log:  # noqa: F821
         dict(zip(usable["clip_id"], usable["path"])),
         snakemake.output[0],
         sample_rate=snakemake.params.sample_rate,
+        min_duration_s=snakemake.params.min_duration_s,
         threads=snakemake.threads,
         log=log.info,
     )

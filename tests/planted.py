@@ -1,6 +1,6 @@
 """Test fixtures made by code, so that no binary file lives in git: annotation pickles written
-opcode by opcode as Python 2 wrote them, small media files with planted problems, and a
-ChaLearn-layout dataset that holds one of each."""
+opcode by opcode as Python 2 wrote them, and a ChaLearn-layout dataset that holds one of each
+problem, with media from tests/planted_media.py."""
 
 from __future__ import annotations
 
@@ -9,15 +9,30 @@ import os
 import pickle
 import random
 import struct
-import subprocess
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from impressions import LABELS
+from planted_media import (
+    make_audio_only_mp4,
+    make_clip,
+    make_cut_mid_stream,
+    make_empty,
+    make_mp3_as_mp4,
+    make_silent_clip,
+    make_text_as_mp4,
+    make_truncated,
+    make_two_audio_streams,
+    make_undecodable_audio,
+    make_undecodable_video,
+    make_variable_frame_rate,
+    make_video_only,
+)
 
 BATCHSIZE = 1000
 """How many dict items cPickle writes between one MARK and its SETITEMS."""
@@ -121,120 +136,6 @@ def py2_pickle(content: dict[str, dict[str, float]], protocol: int = 2, *, share
     return bytes(out)
 
 
-BITEXACT = ["-fflags", "+bitexact", "-flags", "+bitexact", "-map_metadata", "-1"]
-"""Keep version strings out of the files, so the same call makes the same bytes."""
-
-H264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
-TWO_STREAM_TONES = (300.0, 2000.0)
-"""The tones of `make_two_audio_streams`' first and second audio streams."""
-
-
-def _ffmpeg(path: Path, *args: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args, *BITEXACT, str(path)], check=True)
-
-
-def _video(seconds: float) -> list[str]:
-    return ["-f", "lavfi", "-i", f"testsrc=size=64x48:rate=10:duration={seconds}"]
-
-
-def _voice(hz: float, seconds: float) -> list[str]:
-    """A tone plus a little seeded noise, stereo at 44.1 kHz as the real clips are, so that
-    decode_wav downmixes and resamples, and no spectrum bin is exactly zero."""
-    rate = f"sample_rate=44100:duration={seconds}"
-    graph = f"sine=frequency={hz}:{rate}[tone];anoisesrc=amplitude=0.02:seed=1:{rate}[noise];"
-    graph += "[tone][noise]amix=inputs=2:normalize=0,aformat=channel_layouts=stereo[out0]"
-    return ["-f", "lavfi", "-i", graph]
-
-
-def make_clip(path: Path, *, seconds: float = 6.0, tone_hz: float = 440.0) -> None:
-    """A normal clip: an mp4 with H.264 video (64x48, 10 fps) and AAC audio."""
-    _ffmpeg(path, *_video(seconds), *_voice(tone_hz, seconds), *H264, "-c:a", "aac", "-shortest")
-
-
-def make_audio_only_mp4(path: Path, *, seconds: float = 6.0, tone_hz: float = 440.0) -> None:
-    """An mp4 holding only an AAC audio stream (usable by the audio models, not the video ones)."""
-    _ffmpeg(path, *_voice(tone_hz, seconds), "-c:a", "aac")
-
-
-def make_two_audio_streams(path: Path, *, seconds: float = 6.0) -> None:
-    """An mp4 with one video stream and two audio streams of different tones (TWO_STREAM_TONES),
-    to tell which stream a stage used."""
-    first, second = TWO_STREAM_TONES
-    streams = ["-map", "0:v", "-map", "1:a", "-map", "2:a"]
-    _ffmpeg(path, *_video(seconds), *_voice(first, seconds), *_voice(second, seconds), *streams, *H264, "-c:a", "aac", "-shortest")
-
-
-UNKNOWN_FOURCC = b"xxxx"
-"""A sample entry type no codec has: what a file written with a codec this ffmpeg lacks looks like."""
-
-
-def _boxes(data: bytes, start: int, end: int):
-    """(type, start, end) of each ISO-BMFF box in data[start:end] (ffmpeg writes 32-bit sizes here)."""
-    while start < end:
-        size, kind = struct.unpack_from(">I4s", data, start)
-        assert size >= 8, f"box {kind!r} at {start} has a 64-bit or open size"
-        yield kind, start, start + size
-        start += size
-
-
-def _child(data: bytes, box: tuple[int, int], kind: bytes, header: int = 8) -> tuple[int, int]:
-    return next((start, end) for found, start, end in _boxes(data, box[0] + header, box[1]) if found == kind)
-
-
-def _sample_entry(data: bytes, handler: bytes) -> tuple[int, int]:
-    """Where the first sample entry of the track with `handler` (b"soun", b"vide") lies."""
-    moov = _child(data, (0, len(data)), b"moov", header=0)
-    for kind, start, end in _boxes(data, moov[0] + 8, moov[1]):
-        mdia = _child(data, (start, end), b"mdia") if kind == b"trak" else None
-        hdlr = _child(data, mdia, b"hdlr")[0] if mdia else 0
-        if mdia and data[hdlr + 16 : hdlr + 20] == handler:  # after size, type, version, flags, pre_defined
-            stsd = _child(data, _child(data, _child(data, mdia, b"minf"), b"stbl"), b"stsd")
-            return next((s, e) for _, s, e in _boxes(data, stsd[0] + 16, stsd[1]))  # after version, flags, count
-    raise AssertionError(f"no {handler!r} track in the encoded mp4")
-
-
-def _rename(data: bytearray, box: tuple[int, int]) -> None:
-    data[box[0] + 4 : box[0] + 8] = UNKNOWN_FOURCC
-
-
-def make_undecodable_audio(path: Path, *, seconds: float = 6.0) -> None:
-    """A clip that ffprobe reads (a video and an audio stream, each with its duration) but whose
-    audio no decoder takes: the audio sample entry ('mp4a') is renamed to an unknown fourcc, and
-    so is its 'esds' child, from which ffmpeg would otherwise still learn the codec."""
-    make_clip(path, seconds=seconds)
-    data = bytearray(path.read_bytes())
-    entry = _sample_entry(data, b"soun")
-    _rename(data, _child(data, entry, b"esds", header=36))  # children follow the 28-byte sound description
-    _rename(data, entry)
-    path.write_bytes(data)
-
-
-def make_undecodable_video(path: Path, *, seconds: float = 6.0) -> None:
-    """A clip that ffprobe reads and whose audio decodes, but whose video no decoder takes (the
-    'avc1' sample entry renamed to an unknown fourcc)."""
-    make_clip(path, seconds=seconds)
-    data = bytearray(path.read_bytes())
-    _rename(data, _sample_entry(data, b"vide"))
-    path.write_bytes(data)
-
-
-def make_truncated(path: Path, *, seconds: float = 6.0) -> None:
-    """A clip cut off halfway through its media data, as an interrupted download leaves it: ffmpeg
-    writes the index ('moov') after the data, so none is left and ffprobe cannot read the file."""
-    make_clip(path, seconds=seconds)
-    data = path.read_bytes()
-    boxes = {kind: (start, end) for kind, start, end in _boxes(data, 0, len(data))}
-    assert boxes[b"mdat"][1] <= boxes[b"moov"][0], "the encoder wrote the index first"
-    path.write_bytes(data[: (boxes[b"mdat"][0] + boxes[b"mdat"][1]) // 2])
-
-
-def make_text_as_mp4(path: Path) -> None:
-    """A text file under a clip's name, as a download that saved the server's error page leaves."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("<html><body><h1>403 Forbidden</h1></body></html>\n")
-
-
 @dataclass(frozen=True)
 class Planted:
     """One planted file or label of `planted_chalearn`.
@@ -249,7 +150,7 @@ class Planted:
     relpath: str | None
 
 
-PLANTED_SECONDS = 3.0
+PLANTED_SECONDS = 2.0
 """How long `planted_chalearn`'s clips are (short, so a workflow run over them is quick)."""
 
 ANNOTATIONS = {"train": "annotation_training.pkl", "val": "annotation_validation.pkl", "test": "annotation_test.pkl"}
@@ -259,14 +160,84 @@ _ID_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 _DS_STORE = b"\x00\x00\x00\x01Bud1" + bytes(22)  # the start of a macOS Finder .DS_Store
 
 
+def _folder_named_mp4(path: Path) -> None:
+    """A folder under a clip's name (an unzip that made one per clip, or a download manager's)."""
+    path.mkdir(parents=True)
+
+
+def _dangling_link(path: Path) -> None:
+    """A link to a clip that was moved away: the link is listed, what it names is not there."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.symlink_to(path.with_name("moved away.mp4"))
+
+
+def _unreadable(path: Path) -> None:
+    """A normal clip with mode 000, as a copy from another user's folder leaves it (root reads it anyway)."""
+    make_clip(path, seconds=PLANTED_SECONDS)
+    path.chmod(0)
+
+
+def _timed(make, **options):
+    return partial(make, seconds=PLANTED_SECONDS, **options)
+
+
+ODD_MEDIA = {
+    # kind -> (split, how the file is made from its path); each is a clip a real copy can hold
+    "zero_bytes": ("train", make_empty),
+    "moov_missing": ("train", _timed(make_truncated)),
+    "cut_mid_stream": ("train", _timed(make_cut_mid_stream)),
+    "video_only": ("train", _timed(make_video_only)),
+    "mp3_named_mp4": ("val", _timed(make_mp3_as_mp4)),
+    "text_named_mp4": ("train", make_text_as_mp4),
+    "dangling_symlink": ("train", _dangling_link),
+    "unreadable_file": ("train", _unreadable),
+    "silence": ("train", _timed(make_silent_clip)),
+    "one_second": ("train", partial(make_clip, seconds=1.0)),
+    "rate_8k": ("train", _timed(make_clip, rate=8000)),
+    "rate_22k": ("train", _timed(make_clip, rate=22050)),
+    "rate_48k": ("val", _timed(make_clip, rate=48000)),
+    "mono": ("train", _timed(make_clip, layout="mono")),
+    "surround_51": ("test", _timed(make_clip, layout="5.1")),
+    "portrait": ("train", _timed(make_clip, size="48x64")),
+    "odd_size": ("train", _timed(make_clip, size="321x241")),
+    "variable_frame_rate": ("train", _timed(make_variable_frame_rate)),
+    "one_fps": ("train", _timed(make_clip, fps=1)),
+    "video_4k": ("test", _timed(make_clip, size="3840x2160", fps=1)),
+}
+"""The odd media of `planted_chalearn`, beyond the kinds real ChaLearn copies were seen to hold."""
+
+ODD_NAMES = {
+    "name_with_spaces": "my clip 01.001",
+    "name_with_quotes": 'it\'s_"take_2".001',
+    "name_unicode": "Zoë_日本語.001",
+    "name_leading_dash": "-rf.001",
+}
+"""Clip ids (file names without .mp4) that a shell, a TSV or a command line could misread."""
+
+BAD_LABELS = {
+    # kind -> (the trait whose score is spoiled, its value; None: the clip is left out of that trait's dict)
+    "label_nan": ("openness", float("nan")),
+    "label_out_of_range": ("conscientiousness", 1.5),
+    "label_missing": ("interview", None),
+}
+"""Clips whose labels in the pickle are unusable, one trait each."""
+
+
+def py2_str(text: str) -> str:
+    """What Python 3 reads (as latin1) from a Python 2 byte string that held `text` in UTF-8, as
+    a Python 2 script that took clip names from the file system wrote them."""
+    return text.encode("utf-8").decode("latin1")
+
+
 def planted_chalearn(root: Path, *, seed: int = 0) -> list[Planted]:
     """A ChaLearn First Impressions V2 dataset as the official archives unpack, with one of each
-    problem a real copy has, so that tests can check every file and label is accounted for.
+    problem a real copy has (and the odd inputs of ODD_MEDIA, ODD_NAMES and BAD_LABELS), so that
+    tests can check every file and label is accounted for.
 
     Clips lie in ``train/training80_01``, ``train/training80_02``, ``val/validation80_01`` and
     ``test/test80_01``, named ``<YouTube id>.<nnn>.mp4``; each split's labels are a Python-2
-    pickle at the root (`ANNOTATIONS`), every label drawn in [0, 1). Returns one Planted per
-    planted file or label (both copies of a duplicate); the same seed makes the same bytes.
+    pickle at the root (`ANNOTATIONS`), every label drawn in [0, 1) but BAD_LABELS'. Returns one
+    Planted per planted file or label (both copies of a duplicate); the same seed makes the same bytes.
     """
     rng = random.Random(seed)
     used: set[str] = set()
@@ -281,10 +252,10 @@ def planted_chalearn(root: Path, *, seed: int = 0) -> list[Planted]:
         used.add(clip_id)
         return clip_id
 
-    def add(kind: str, split: str, make=make_clip, *, folder: str | None = None, clip_id: str | None = None, extension: str = ".mp4") -> str:
+    def add(kind: str, split: str, make=None, *, folder: str | None = None, clip_id: str | None = None, extension: str = ".mp4") -> str:
         clip_id = clip_id or new_id()
         relpath = f"{folder or home[split]}/{clip_id}{extension}"
-        encodings.append((make, root / relpath))
+        encodings.append((make or _timed(make_clip), root / relpath))
         planted.append(Planted(kind, split, clip_id, relpath))
         return clip_id
 
@@ -298,30 +269,61 @@ def planted_chalearn(root: Path, *, seed: int = 0) -> list[Planted]:
         for number in range(4):
             add("normal", split, folder=second if split == "train" and number % 2 else None)
     add("upper_ext", "train", folder=second, extension=".MP4")
-    add("two_audio_streams", "train", make_two_audio_streams)
-    add("undecodable_video", "train", make_undecodable_video)
-    add("audio_only", "val", make_audio_only_mp4)
-    add("undecodable_audio", "test", make_undecodable_audio)
+    add("two_audio_streams", "train", _timed(make_two_audio_streams))
+    add("undecodable_video", "train", _timed(make_undecodable_video))
+    add("audio_only", "val", _timed(make_audio_only_mp4))
+    add("undecodable_audio", "test", _timed(make_undecodable_audio))
     twice = add("duplicate_in_split", "train")
     add("duplicate_in_split", "train", folder=second, clip_id=twice)
     across = add("duplicate_across_splits", "train")
     add("duplicate_across_splits", "val", clip_id=across)
     unlabelled = add("unlabelled", "test")
+    for kind, (split, make) in ODD_MEDIA.items():
+        add(kind, split, make)
+    for kind, clip_id in ODD_NAMES.items():
+        add(kind, "train", clip_id=clip_id)
+    spoiled = {add(kind, "train"): spoil for kind, spoil in BAD_LABELS.items()}
+    folder = add("folder_named_mp4", "test", _folder_named_mp4)
     junk("train", "notes.txt", b"training80_01: 3000 clips, see the challenge page\n")
     junk("val", ".DS_Store", _DS_STORE)
     planted.append(Planted("label_without_file", "val", new_id(), None))
-
-    def encode(job: tuple) -> None:
-        make, path = job
-        make(path, seconds=PLANTED_SECONDS)
+    planted = [replace(p, relpath=None) if p.clip_id == folder else p for p in planted]  # a folder is no file
+    link = next(p for p in planted if p.kind == "dangling_symlink")
+    planted = [replace(p, clip_id=None) if p is link else p for p in planted]  # a broken link is no clip, and unlabelled
 
     with ThreadPoolExecutor(os.cpu_count()) as pool:
-        list(pool.map(encode, encodings))
+        list(pool.map(lambda job: job[0](job[1]), encodings))
     for split, name in ANNOTATIONS.items():
         ids = sorted({p.clip_id for p in planted if p.split == split and p.clip_id and p.clip_id != unlabelled})
-        content = {label: {f"{clip_id}.mp4": rng.random() for clip_id in ids} for label in LABELS}
+        content = {label: {py2_str(f"{clip_id}.mp4"): rng.random() for clip_id in ids} for label in LABELS}
+        for clip_id, (label, value) in spoiled.items():
+            if clip_id in ids and value is None:
+                del content[label][py2_str(f"{clip_id}.mp4")]
+            elif clip_id in ids:
+                content[label][py2_str(f"{clip_id}.mp4")] = value
         (root / name).write_bytes(py2_pickle(content, protocol=2))
-    return planted
+    return [replace(p, clip_id=p.clip_id.replace(" ", "_")) if p.kind == "name_with_spaces" else p for p in planted]  # ids name files
+
+
+BAD_ANNOTATIONS = {
+    # kind -> the training pickle's bytes, given the dataset root
+    "pickle_runs_code": lambda root: f"cposix\nsystem\n(S'touch {root}/ran'\ntR.".encode(),  # os.system, if loaded
+    "label_strings": lambda root: pickle.dumps({label: {"aaaaaaaaaaa.001.mp4": "0.5"} for label in LABELS}, protocol=2),
+    "annotation_not_a_pickle": lambda root: b"<html><body><h1>403 Forbidden</h1></body></html>\n",
+    "annotation_unreadable": lambda root: py2_pickle({label: {"aaaaaaaaaaa.001.mp4": 0.5} for label in LABELS}),  # and mode 000
+}
+"""Training pickles that no clip can be read with: the run must stop, in one line, before any job."""
+
+
+def planted_bad_annotations(root: Path, kind: str) -> None:
+    """A ChaLearn layout whose only problem is its training pickle (BAD_ANNOTATIONS[kind]); the
+    clips are text files named .mp4, since nothing reads them before the labels."""
+    for split, name in ANNOTATIONS.items():
+        make_text_as_mp4(root / split / "aaaaaaaaaaa.001.mp4")
+        (root / name).write_bytes(py2_pickle({label: {"aaaaaaaaaaa.001.mp4": 0.5} for label in LABELS}))
+    (root / ANNOTATIONS["train"]).write_bytes(BAD_ANNOTATIONS[kind](root))
+    if kind == "annotation_unreadable":
+        (root / ANNOTATIONS["train"]).chmod(0)
 
 
 def median_pitch(signal: np.ndarray, rate: int, *, fmin: float = 60.0, fmax: float = 600.0, frame: int = 1024, hop: int = 256) -> float:

@@ -6,6 +6,7 @@ import pytest
 
 from impressions import LABELS
 from impressions.data.annotations import AnnotationError, load_annotations, safe_load_pickle
+from planted import py2_pickle
 
 
 def write(path, obj, protocol=2):
@@ -65,3 +66,17 @@ def test_garbage_file_is_a_clear_error(tmp_path):
     path.write_bytes(b"\x00\x01 not a pickle")
     with pytest.raises(AnnotationError, match="junk.pkl"):
         safe_load_pickle(path)
+
+
+def test_a_python2_byte_string_of_a_utf8_name_reads_as_that_name(tmp_path):
+    as_python2_wrote = "Zoë_日本語.001.mp4".encode("utf-8").decode("latin1")  # its UTF-8 bytes, one char each
+    path = tmp_path / "a.pkl"
+    path.write_bytes(py2_pickle({label: {as_python2_wrote: 0.5} for label in LABELS}))
+    assert list(load_annotations(path).index) == ["Zoë_日本語.001"]
+    content = {label: {"Zoë_日本語.001.mp4": 0.5, "café.002.mp4": 0.25} for label in LABELS}
+    assert sorted(load_annotations(write(tmp_path / "b.pkl", content)).index) == ["Zoë_日本語.001", "café.002"]  # Python 3 text stays
+
+
+def test_a_file_that_cannot_be_opened_is_a_clear_error(tmp_path):
+    with pytest.raises(AnnotationError, match=f"{tmp_path}: cannot be read"):
+        safe_load_pickle(tmp_path)

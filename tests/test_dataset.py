@@ -6,7 +6,7 @@ import pytest
 from impressions import LABELS
 from impressions.data.clips import EXCLUDED_COLUMNS, MEDIA_COLUMNS, Clip, clips_by_shard, shard_of
 from impressions.data.manifest import account, build_manifest, probe_shard
-from planted import make_audio_only_mp4
+from planted_media import make_audio_only_mp4
 
 
 def ids(n, start=0):

@@ -64,6 +64,25 @@ def test_chalearn_a_missing_folder_label_file_or_empty_split_is_named(tmp_path, 
         kinds.listing("chalearn", str(tmp_path), {"splits": {}})
 
 
+def test_a_link_whose_target_is_gone_is_skipped_with_the_target_named(tmp_path):
+    chalearn_layout(tmp_path)
+    (tmp_path / "val/validation80_01/eeeeeeeeeee.005.mp4").symlink_to(tmp_path / "moved/eeeeeeeeeee.005.mp4")
+    listing = kinds.listing("chalearn", str(tmp_path), {"splits": {}})
+    assert "eeeeeeeeeee.005" not in {c.clip_id for c in listing.clips}
+    (skipped,) = [s for s in listing.skipped if s.path.endswith("eeeeeeeeeee.005.mp4")]
+    assert skipped.reason == f"not a clip: a link to {tmp_path}/moved/eeeeeeeeeee.005.mp4, which does not exist"
+
+
+def test_chalearn_white_space_in_a_name_becomes_an_underscore_in_file_and_label_alike(tmp_path):
+    chalearn_layout(tmp_path)
+    touch(tmp_path / "val/validation80_01/my clip\t01.001.mp4")
+    assert "my_clip_01.001" in {c.clip_id for c in kinds.listing("chalearn", str(tmp_path), {"splits": {}}).clips}
+    for name in chalearn.default_splits().values():
+        scores = {label: {"my clip\t01.001.mp4": 0.5} for label in LABELS}
+        (tmp_path / name["annotations"]).write_bytes(pickle.dumps(scores, protocol=2))
+    assert set(chalearn.read_labels(tmp_path, {"splits": {}})[0]["clip_id"]) == {"my_clip_01.001"}
+
+
 def test_chalearn_labels_from_each_split_and_out_of_range_scores_flagged(tmp_path):
     for split, name in chalearn.default_splits().items():
         scores = {label: {f"{split[:1] * 11}.001.mp4": 0.5, f"{split[:1] * 11}.002.mp4": 0.25} for label in LABELS}
@@ -154,6 +173,13 @@ def test_table_rows_without_labels_are_to_predict_and_labelled_rows_split_by_cla
     assert again.equals(labels)
     other, _ = table.read_labels(tmp_path, table_settings(split_fractions={"train": 0.6, "val": 0.2, "test": 0.2}, seed=4))
     assert not other["split"].equals(labels["split"])
+
+
+def test_table_in_cp1252_or_with_a_byte_order_mark_is_read_as_its_text(tmp_path):
+    (tmp_path / "a.csv").write_bytes("file,speaker\nclips/a.wav,Zoë’s\n".encode("cp1252"))
+    (tmp_path / "b.csv").write_bytes("\ufefffile,speaker\nclips/b.wav,Zoë’s\n".encode("utf-8"))
+    for name in ("a.csv", "b.csv"):
+        assert table.read_table(tmp_path / name).to_dict("list") == {"file": [f"clips/{name[0]}.wav"], "speaker": ["Zoë’s"]}
 
 
 def test_table_split_column_is_used_and_bad_values_are_reasons(tmp_path):

@@ -1,5 +1,5 @@
-"""The fixtures of tests/planted.py do what they claim: checked against bytes Python 2.7 wrote,
-with pickletools, with ffprobe and with the package's own decoders."""
+"""The fixtures of tests/planted.py and tests/planted_media.py do what they claim: checked against
+bytes Python 2.7 wrote, with pickletools, with ffprobe and with the package's own decoders."""
 
 import io
 import json
@@ -17,9 +17,10 @@ import soundfile as sf
 
 from impressions import LABELS
 from impressions.data.annotations import load_annotations
+from impressions.data.kinds import chalearn
 from impressions.data.media import MediaError, decode_wav, probe, sample_frames
-from planted import (
-    ANNOTATIONS,
+from planted import ANNOTATIONS, BAD_LABELS, ODD_MEDIA, ODD_NAMES, planted_chalearn, py2_pickle
+from planted_media import (
     TWO_STREAM_TONES,
     UNKNOWN_FOURCC,
     make_audio_only_mp4,
@@ -29,8 +30,6 @@ from planted import (
     make_two_audio_streams,
     make_undecodable_audio,
     make_undecodable_video,
-    planted_chalearn,
-    py2_pickle,
 )
 
 CONTENT = {
@@ -214,6 +213,23 @@ KINDS = {
     "two_audio_streams": 1,
     "audio_only": 1,
     "not_media": 2,
+    "folder_named_mp4": 1,
+    **dict.fromkeys([*ODD_MEDIA, *ODD_NAMES, *BAD_LABELS], 1),
+}
+ODD_PROBES = {
+    # kind -> what ffprobe says of it
+    "rate_8k": {"audio_rate": 8000},
+    "rate_22k": {"audio_rate": 22050},
+    "rate_48k": {"audio_rate": 48000},
+    "mono": {"audio_channels": 1},
+    "surround_51": {"audio_channels": 6},
+    "portrait": {"width": 48, "height": 64},
+    "odd_size": {"width": 321, "height": 241},
+    "one_fps": {"fps": 1.0},
+    "video_4k": {"width": 3840, "height": 2160},
+    "video_only": {"has_audio": False, "has_video": True},
+    "mp3_named_mp4": {"has_audio": True, "has_video": False},
+    "cut_mid_stream": {"audio_duration_s": 2.0},  # what the index claims
 }
 
 
@@ -226,52 +242,66 @@ def planted_twice(tmp_path_factory):
 def test_planted_chalearn_lays_out_every_planted_file_and_nothing_else(planted_twice):
     root, (planted, _), _ = planted_twice
     assert {kind: sum(p.kind == kind for p in planted) for kind in KINDS} == KINDS and len(planted) == sum(KINDS.values())
-    on_disk = {path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file()}
+    on_disk = {path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file() or path.is_symlink()}
     assert on_disk == {p.relpath for p in planted if p.relpath} | set(ANNOTATIONS.values())
     folders = {p.relpath.rsplit("/", 1)[0] for p in planted if p.relpath}
     assert folders == {"train/training80_01", "train/training80_02", "val/validation80_01", "test/test80_01"}
     for p in planted:
         assert p.relpath is None or p.relpath.startswith({"train": "train/", "val": "val/", "test": "test/"}[p.split])
-        assert (p.clip_id is None) == (p.kind == "not_media")
-        assert p.clip_id is None or re.fullmatch(r"[A-Za-z0-9_-]{11}\.\d{3}", p.clip_id)
-        assert p.relpath is None or p.clip_id is None or p.relpath.endswith(f"/{p.clip_id}.{'MP4' if p.kind == 'upper_ext' else 'mp4'}")
+        assert (p.clip_id is None) == (p.kind in ("not_media", "dangling_symlink"))
+        assert p.clip_id is None or p.kind in ODD_NAMES or re.fullmatch(r"[A-Za-z0-9_-]{11}\.\d{3}", p.clip_id)
+        assert p.relpath is None or p.clip_id is None or p.kind in ODD_NAMES or p.relpath.endswith(f"/{p.clip_id}.{'MP4' if p.kind == 'upper_ext' else 'mp4'}")
     by_kind = {kind: [p for p in planted if p.kind == kind] for kind in KINDS}
     inside, across = by_kind["duplicate_in_split"], by_kind["duplicate_across_splits"]
     assert inside[0].clip_id == inside[1].clip_id and {p.relpath.split("/")[1] for p in inside} == {"training80_01", "training80_02"}
     assert across[0].clip_id == across[1].clip_id and {p.split for p in across} == {"train", "val"}
-    assert len({p.clip_id for p in planted if p.clip_id}) == len(planted) - len(by_kind["not_media"]) - 2  # only duplicates share an id
+    assert len({p.clip_id for p in planted if p.clip_id}) == len(planted) - len(by_kind["not_media"]) - 3  # only duplicates share an id
 
 
 def test_planted_chalearn_labels_every_clip_but_the_unlabelled_one(planted_twice):
     root, (planted, _), _ = planted_twice
-    for split, name in ANNOTATIONS.items():
-        frame = load_annotations(root / name)
+    labels, reasons = chalearn.read_labels(root, {})
+    for split in ANNOTATIONS:
         expected = {p.clip_id for p in planted if p.split == split and p.clip_id and p.kind != "unlabelled"}
-        assert set(frame.index) == expected and ((frame >= 0) & (frame <= 1)).all().all()
+        assert set(labels.loc[labels["split"] == split, "clip_id"]) == expected
+    spoiled = {p.clip_id for p in planted if p.kind in BAD_LABELS}
+    assert set(labels.loc[reasons.to_numpy() != "", "clip_id"]) == spoiled
+    assert ((labels[list(LABELS)] >= 0) & (labels[list(LABELS)] <= 1))[~labels["clip_id"].isin(spoiled)].all().all()
     unlabelled = next(p for p in planted if p.kind == "unlabelled")
     assert all(f"{unlabelled.clip_id}.mp4" not in pickle.loads((root / name).read_bytes(), encoding="latin1")["openness"] for name in ANNOTATIONS.values())
 
 
 def test_planted_chalearn_media_are_what_their_kind_says(planted_twice, tmp_path):
     root, (planted, _), _ = planted_twice
+    plain = ("normal", "upper_ext", "duplicate_in_split", "duplicate_across_splits", "unlabelled", "undecodable_video", "undecodable_audio")
     for p in planted:
-        if p.kind in ("normal", "upper_ext", "duplicate_in_split", "duplicate_across_splits", "unlabelled", "undecodable_video", "undecodable_audio"):
+        if p.kind in (*plain, *ODD_NAMES, *BAD_LABELS, "silence", "variable_frame_rate", "unreadable_file"):
             assert [kind for kind, _ in streams(root / p.relpath)] == ["video", "audio"], p
+        elif p.kind in ODD_PROBES:
+            found = probe(root / p.relpath).as_row()
+            assert {key: found[key] for key in ODD_PROBES[p.kind]} == ODD_PROBES[p.kind], p
         elif p.kind == "two_audio_streams":
             assert probe(root / p.relpath).audio_streams == 2
         elif p.kind == "audio_only":
             assert not probe(root / p.relpath).has_video
-        elif p.kind == "not_media":
+        elif p.kind in ("not_media", "zero_bytes", "moov_missing", "text_named_mp4"):
             with pytest.raises(MediaError):
                 probe(root / p.relpath)
+    assert (root / next(p for p in planted if p.kind == "unreadable_file").relpath).stat().st_mode & 0o777 == 0
+    link = root / next(p for p in planted if p.kind == "dangling_symlink").relpath
+    assert link.is_symlink() and not link.exists()
+    folder = next(p for p in planted if p.kind == "folder_named_mp4")
+    assert (root / "test/test80_01" / f"{folder.clip_id}.mp4").is_dir()
     bad_audio = next(p for p in planted if p.kind == "undecodable_audio")
     with pytest.raises(MediaError):
         decode_wav(root / bad_audio.relpath, tmp_path / "bad.wav")
+    one = next(p for p in planted if p.kind == "one_second")
+    assert abs(probe(root / one.relpath).audio_duration_s - 1.0) < 0.05
 
 
 def test_planted_chalearn_is_the_same_bytes_for_the_same_seed(planted_twice):
     _, (first, again), roots = planted_twice
     assert first == again
-    files = [sorted(path.relative_to(root) for path in root.rglob("*") if path.is_file()) for root in roots]
+    files = [sorted(path.relative_to(root) for path in root.rglob("*") if path.is_file() and os.access(path, os.R_OK)) for root in roots]
     assert files[0] == files[1]
     assert all((roots[0] / name).read_bytes() == (roots[1] / name).read_bytes() for name in files[0])

@@ -1,15 +1,17 @@
 """The shard-level stage functions: audio features and frames of real clips into caches."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from impressions.data.clips import decode_failures
-from impressions.data.media import decode_shard
+from impressions.data.media import decode_shard, probe
 from impressions.features.audio_stage import logmel_cache, mfcc_cache, rawwave_cache, spectrogram_cache
 from impressions.features.video_stage import frame_cache
 from impressions.io.cache import CacheReader
-from planted import make_audio_only_mp4, make_undecodable_audio, make_undecodable_video
+from planted_media import make_audio_only_mp4, make_cut_mid_stream, make_undecodable_audio, make_undecodable_video
 
 CLIPS = ["normal_clip.001", "short__clip.002"]
 
@@ -19,6 +21,15 @@ def wav_folder(media_dir, tmp_path_factory):
     folder = tmp_path_factory.mktemp("shard") / "wav"
     decode_shard({c: str(media_dir / f"{c}.mp4") for c in CLIPS}, folder, sample_rate=16000, threads=2, log=lambda _: None)
     return folder
+
+
+def test_a_clip_cut_short_after_its_index_is_recorded_as_too_short_once_decoded(tmp_path):
+    make_cut_mid_stream(tmp_path / "cut.mp4", seconds=3.0)
+    assert probe(tmp_path / "cut.mp4").audio_duration_s == 3.0  # what the index claims
+    decode_shard({"cut": str(tmp_path / "cut.mp4")}, tmp_path / "wav", min_duration_s=2.0, log=lambda _: None)
+    assert not (tmp_path / "wav" / "cut.wav").exists()
+    reason = decode_failures(tmp_path / "wav")["cut"]
+    assert re.fullmatch(r"audio could not be decoded: .*cut\.mp4: only 1\.\d\d s of audio decoded, < 2 s \(the file is cut short\)", reason)
 
 
 def test_decode_shard_writes_one_wav_per_clip(wav_folder):

@@ -42,8 +42,11 @@ class _DataOnlyUnpickler(pickle.Unpickler):
 
 def safe_load_pickle(path: str | os.PathLike) -> object:
     """Unpickle a file that may only contain plain data (Python 2 pickles read as latin1)."""
-    with open(path, "rb") as handle:
-        data = handle.read()
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as error:
+        raise AnnotationError(f"{path}: cannot be read ({error.strerror})") from None
     try:
         return _DataOnlyUnpickler(io.BytesIO(data), encoding="latin1").load()
     except AnnotationError as error:
@@ -84,7 +87,17 @@ def _clip_id(path, name) -> str:
         name = name.decode("latin1")
     if not isinstance(name, str):
         raise AnnotationError(f"{path}: clip names must be strings, found {name!r}")
+    name = _from_python2_bytes(name)
     return name[:-4] if name.endswith(".mp4") else name
+
+
+def _from_python2_bytes(name: str) -> str:
+    """A Python 2 byte string of a non-ASCII file name holds its UTF-8 bytes, which reading as
+    latin1 garbles ("Zoë" as "ZoÃ«"); undo that, so the name matches the file's."""
+    try:
+        return name.encode("latin1").decode("utf-8")
+    except UnicodeError:
+        return name
 
 
 def _score(path, label, name, value) -> float:

@@ -13,6 +13,7 @@ from typing import Callable
 import ffmpeg
 import numpy as np
 import pandas as pd
+import soundfile
 
 from impressions.data.clips import DECODE_FAILURES
 from impressions.io.atomic import atomic_path
@@ -124,14 +125,17 @@ def decode_shard(
     folder: str | os.PathLike,
     *,
     sample_rate: int = 16000,
+    min_duration_s: float = 0.0,
     threads: int = 1,
     log: Callable[[str], None] = print,
 ) -> None:
     """Decode each clip (clip id -> media path) to ``<folder>/<clip id>.wav``, several at a time.
 
     A clip that ffmpeg cannot decode gets no wav; it is listed with ffmpeg's message in
-    ``<folder>/failed.tsv`` (`DECODE_FAILURES`) and the shard goes on. The folder appears only
-    once every clip is done.
+    ``<folder>/failed.tsv`` (`DECODE_FAILURES`) and the shard goes on. So is one whose decoded
+    audio is shorter than `min_duration_s`: a file cut off after its index claims the full length
+    to ffprobe, and ffmpeg decodes what is left without an error. The folder appears only once
+    every clip is done.
     """
     failed: dict[str, str] = {}
     with atomic_path(folder) as tmp:
@@ -141,6 +145,7 @@ def decode_shard(
             number, (clip_id, path) = item
             try:
                 decode_wav(path, tmp / f"{clip_id}.wav", sample_rate=sample_rate)
+                _check_decoded_length(path, tmp / f"{clip_id}.wav", min_duration_s)
             except MediaError as error:
                 (tmp / f"{clip_id}.wav").unlink(missing_ok=True)
                 failed[clip_id] = f"audio could not be decoded: {error}"
@@ -152,6 +157,12 @@ def decode_shard(
             list(pool.map(decode, enumerate(clips.items(), start=1)))
         rows = sorted(failed.items())
         pd.DataFrame(rows, columns=["clip_id", "reason"]).to_csv(tmp / DECODE_FAILURES, sep="\t", index=False)
+
+
+def _check_decoded_length(source: str | os.PathLike, wav: Path, min_duration_s: float) -> None:
+    seconds = soundfile.info(str(wav)).duration
+    if seconds < min_duration_s:
+        raise MediaError(f"{source}: only {seconds:.2f} s of audio decoded, < {min_duration_s:g} s (the file is cut short)")
 
 
 def sample_frames(path: str | os.PathLike, *, duration_s: float, count: int = 6, height: int = 140, width: int = 248, fps: float = 0.0) -> np.ndarray:

@@ -4,6 +4,7 @@ sections), its files, shards, task and models, worked out while Snakemake parses
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 from impressions.data import clips as ds
 from impressions.data import kinds
@@ -56,6 +57,7 @@ class DatasetPlan:
         self.root = f"results/{self.name}/raw" if self.synthetic else config["dataset"]["root"]
         """Where the clips are: generated under results/ for a synthetic dataset, else the user's folder."""
         self.listing = self._find_clips()
+        self._check_labels()
         self.clips_by_shard = ds.clips_by_shard(self.listing.clips, config["dataset"]["n_shards"])
         self.has_video = kinds.has_video(self.listing.clips)
         self.families = ["logmel", "mfcc", "spectrogram", "rawwave", "egemaps", "vggish"]
@@ -102,6 +104,12 @@ class DatasetPlan:
             planned = [(clip.split, clip.relpath) for clip in self.generator.plan(self.synthetic_params())]
             return kinds.listing(self.kind, self.root, self.settings(), found=planned)
         return kinds.listing(self.kind, self.root, self.settings())
+
+    def _check_labels(self) -> None:
+        """Read the user's label files once here, so that one that cannot be read (or would run
+        code) stops the run in one line before any job; the sheet job reads them again, as its inputs."""
+        if not self.synthetic:
+            self.adapter.read_labels(Path(self.root), self.settings())
 
     def _check_models(self) -> None:
         """Refuse, in one line, a model the dataset cannot feed: video without video, text without text."""

@@ -7,7 +7,9 @@ An adapter module provides
 - ``identify(split, relpath)``: the clip id of a file, or None and why it is not a clip;
 - ``label_files(dataset)``: the label files, relative to root (inputs of the sheet rule);
 - ``read_labels(root, dataset)``: one row per labelled clip (``clip_id``, ``split``, ``source``,
-  then ``label_columns(dataset)`` and metadata), and per row why its labels are unusable;
+  then ``label_columns(dataset)`` and metadata), and per row why its labels are unusable; run by
+  the sheet job, and for a user's dataset also while the DAG is built, so that a label file that
+  cannot be used is an error before any job;
 - ``label_columns(dataset)``, ``BY_SPLIT`` (a clip matches the labels of its folder's split),
   ``PREDICTS`` (its unlabelled rows form a ``predict`` split, predicted into ``submission.csv``),
   ``HAS_TEXT`` (its sheet has each utterance's ``text``, the text feature family's input)
@@ -17,6 +19,7 @@ An adapter module provides
 from __future__ import annotations
 
 import importlib
+import os
 from pathlib import Path
 
 from impressions.data.clips import Clip
@@ -47,12 +50,16 @@ def generator(kind: str):
 
 
 def listing(kind: str, root: str, dataset: dict, found: list[tuple[str, str]] | None = None) -> Listing:
-    """The clips and other files of a dataset: found on disk, or `found` (a generator's plan)."""
+    """The clips and other files of a dataset: found on disk, or `found` (a generator's plan).
+
+    A link whose target is gone is no clip: as a job's input it would stop the whole run."""
     kind_adapter = adapter(kind)
     files = kind_adapter.find(Path(root), dataset) if found is None else found
     clips, skipped = [], []
     for split, relpath in files:
         clip_id, reason = kind_adapter.identify(split, relpath)
+        if clip_id is not None and found is None and not (Path(root) / relpath).exists():
+            clip_id, reason = None, f"not a clip: a link to {os.readlink(Path(root) / relpath)}, which does not exist"
         if clip_id is None:
             skipped.append(Skipped(split, f"{root}/{relpath}", reason))
         else:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path, PurePosixPath
 
 import pandas as pd
@@ -55,13 +56,19 @@ def find(root: Path, dataset: dict) -> list[tuple[str, str]]:
 
 
 def identify(split: str, relpath: str) -> tuple[str | None, str]:
-    """A clip is an .mp4 (any case) that is not hidden; its id is the name without the extension."""
+    """A clip is an .mp4 (any case) that is not hidden; its id is the name without the extension (`clip_id`)."""
     name = PurePosixPath(relpath).name
     if name.startswith("."):
         return None, "not a clip: a hidden file"
     if not name.lower().endswith(".mp4"):
         return None, "not a clip: the chalearn layout's clips are .mp4 files"
-    return name[: -len(".mp4")], ""
+    return clip_id(name[: -len(".mp4")]), ""
+
+
+def clip_id(name: str) -> str:
+    """A clip's id from its name without .mp4: white space and backslashes made '_', since ids
+    name the clip's cache files; file and labels get the same id."""
+    return re.sub(r"[\s\\]", "_", name)
 
 
 def read_labels(root: Path, dataset: dict) -> tuple[pd.DataFrame, pd.Series]:
@@ -69,6 +76,7 @@ def read_labels(root: Path, dataset: dict) -> tuple[pd.DataFrame, pd.Series]:
     frames = []
     for split, where in splits(dataset).items():
         frame = load_annotations(root / where["annotations"]).reset_index()
+        frame["clip_id"] = frame["clip_id"].map(clip_id)
         frames.append(frame.assign(split=split, source=where["annotations"]))
     labels = pd.concat(frames, ignore_index=True)[["clip_id", "split", "source", *LABELS]]
     values = labels[list(LABELS)]

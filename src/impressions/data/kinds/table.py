@@ -8,12 +8,14 @@ when the labels are classes, from `table.seed`: the same table gives the same sp
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
 from impressions import SPLITS
+from impressions.data.kinds.meld import decode_text
 from impressions.data.media import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS
 from impressions.data.sheet import walk
 from impressions.io.errors import InputError
@@ -66,9 +68,11 @@ def identify(split: str, relpath: str) -> tuple[str | None, str]:
 
 
 def read_table(path: Path) -> pd.DataFrame:
+    """A CSV or TSV, decoded as MELD's CSVs are (`decode_text`): Excel writes UTF-8 with a byte-order mark, or cp1252."""
+    text = io.StringIO(decode_text(path.read_bytes()))
     try:
-        return pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",", dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        return pd.read_csv(text, sep="\t" if path.suffix.lower() == ".tsv" else ",", dtype=str, keep_default_na=False)
+    except pd.errors.ParserError as error:
         raise InputError(f"{path}: not a readable table ({error})") from None
 
 
