@@ -25,6 +25,7 @@ TINY = yaml.safe_load(TINY_CONFIG.read_text())
 # Modules that share the session's `tiny_run`: with pytest-xdist (bin/test) they run in one worker
 # (pytest_xdist_make_scheduler below), so the tiny workflow runs once per test run, not once per module.
 SHARED_RUNS = {"tiny_run": ("test_workflow", "test_slurm", "test_interrupted", "test_full_disk")}
+LONG_MODULES = ("test_staleness", "test_workflow_kinds", "test_accounting")  # each runs workflows of its own
 
 
 def make_clip(path: Path, *, seconds: float = 6.0, audio: bool = True, tone_hz: float = 440.0) -> Path:
@@ -136,9 +137,9 @@ def pytest_xdist_make_scheduler(config, log):
 
 
 def pytest_collection_modifyitems(items):
-    """The modules of a shared run first: the longest unit of work should not be the last to start."""
+    """The longest units of work first (a shared run's modules, then the other workflow runs), so that none starts last."""
     shared = {module for modules in SHARED_RUNS.values() for module in modules}
-    items.sort(key=lambda item: item.path.stem not in shared)  # stable: the order within stays
+    items.sort(key=lambda item: 0 if item.path.stem in shared else 1 if item.path.stem in LONG_MODULES else 2)  # stable
 
 
 def assert_same_outputs(results: Path, clean: Path, models: tuple[str, ...]) -> None:

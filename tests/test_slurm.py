@@ -2,15 +2,15 @@
 
 The first tests read profiles/slurm and dry-run it (no cluster needed). The others start a
 one-node cluster on 127.0.0.1 with one fake GPU (tests/slurm_cluster.py: Debian's slurm and munge
-packages are installed with apt-get when missing), run a slice of the tiny config
-(every per-shard job, and three models: a Keras head, a CAM model and a scikit-learn one) through
-`--executor slurm` with the profile as it is, check where each job ran and that the training jobs
-had a GPU allocated, and compare every output with the session's local run of the same config
-(conftest's `tiny_run`). The slice keeps the run to about as many SLURM jobs as one shard group
-and three models need: each job waits for the plugin's status checks, so the whole DAG would take
-minutes longer and test nothing more. Where the
-machine cannot run a cluster (not root, no apt-get, packages not installable) they are skipped
-with the reason. Run with `-s` to see the SLURM job ids, their allocations and the wall times.
+packages are installed with apt-get when missing), run a slice of the tiny config through
+`--executor slurm` with the profile as it is (every per-shard job, and four models: a Keras head,
+a CNN, the CAM model that starts from the CNN's weights, and a scikit-learn one), check where each
+job ran and that the training jobs had a GPU allocated, and compare every output with the
+session's local run of the same config (conftest's `tiny_run`). A slice, because each SLURM job
+waits for the plugin's status checks: the whole DAG took minutes longer and tested nothing more.
+Where the machine cannot run a cluster (not root, no apt-get, packages not installable) they are
+skipped with the reason. Run with `-n 0 -s` to see the SLURM job ids, their allocations and the
+wall times.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ PROFILE_DIR = REPO / "profiles" / "slurm"
 PROFILE = yaml.safe_load((PROFILE_DIR / "config.yaml").read_text())
 DEFAULT_PROFILE = yaml.safe_load((REPO / "profiles" / "default" / "config.yaml").read_text())
 RUN_LIMIT_S = 900  # the SLURM run of the slice takes about 3 minutes on 2 cores
-SLURM_MODELS = ("vggish_head", "clip_cam_cnn", "knn")
+SLURM_MODELS = ("vggish_head", "clip_cnn", "clip_cam_cnn", "knn")  # clip_cam_cnn starts from clip_cnn's weights
 SLURM_TARGETS = (
     *(f"results/{DATASET}/models/{model}/metrics.json" for model in SLURM_MODELS),
     f"results/{DATASET}/cam/clip_cam_cnn/cams.h5",
