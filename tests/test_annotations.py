@@ -6,6 +6,7 @@ import pytest
 
 from impressions import LABELS
 from impressions.data.annotations import AnnotationError, load_annotations, safe_load_pickle
+from planted import py2_pickle
 
 
 def write(path, obj, protocol=2):
@@ -19,11 +20,19 @@ def chalearn(scores):
 
 
 def test_reads_the_chalearn_format_into_a_frame(tmp_path):
-    path = write(tmp_path / "a.pkl", chalearn({"abcdefghijk.001": 0.25, "ABCDEFGHIJK.002": 0.75}))
+    path = tmp_path / "a.pkl"
+    path.write_bytes(py2_pickle(chalearn({"abcdefghijk.001": 0.25, "ABCDEFGHIJK.002": 0.75})))  # Python 2's byte strings
     frame = load_annotations(path)
     assert list(frame.columns) == list(LABELS)
     assert list(frame.index) == ["ABCDEFGHIJK.002", "abcdefghijk.001"]
     assert frame.loc["abcdefghijk.001", "openness"] == 0.25
+
+
+def test_byte_string_clip_names_are_read_as_latin1(tmp_path):
+    content = {label: {"abcdéfghijk.001.mp4".encode("latin1"): 0.5, b"abcdefghijk.002": 0.25} for label in LABELS}
+    frame = load_annotations(write(tmp_path / "a.pkl", content))  # protocol 2 carries bytes by _codecs.encode
+    assert list(frame.index) == ["abcdefghijk.002", "abcdéfghijk.001"]
+    assert frame.loc["abcdéfghijk.001", "openness"] == 0.5
 
 
 def test_accepts_numpy_float_scores(tmp_path):

@@ -1,7 +1,5 @@
 """The dataset kinds' adapters: which files are clips, which ids they get, how labels are read."""
 
-import pickle
-
 import pandas as pd
 import pytest
 
@@ -9,6 +7,7 @@ from impressions import LABELS
 from impressions.data import kinds
 from impressions.data.kinds import chalearn, meld, table
 from impressions.io.errors import InputError
+from planted import py2_pickle
 
 
 def touch(path, data=b""):
@@ -68,7 +67,7 @@ def test_chalearn_labels_from_each_split_and_out_of_range_scores_flagged(tmp_pat
     for split, name in chalearn.default_splits().items():
         scores = {label: {f"{split[:1] * 11}.001.mp4": 0.5, f"{split[:1] * 11}.002.mp4": 0.25} for label in LABELS}
         scores["openness"][f"{split[:1] * 11}.002.mp4"] = 1.25
-        (tmp_path / name["annotations"]).write_bytes(pickle.dumps(scores, protocol=2))
+        (tmp_path / name["annotations"]).write_bytes(py2_pickle(scores, protocol=2))  # as ChaLearn's Python 2 wrote them
     labels, reasons = chalearn.read_labels(tmp_path, {"splits": {}})
     assert list(labels.columns) == ["clip_id", "split", "source", *LABELS]
     assert list(labels["clip_id"]) == ["ttttttttttt.001", "ttttttttttt.002", "vvvvvvvvvvv.001", "vvvvvvvvvvv.002", "ttttttttttt.001", "ttttttttttt.002"]
