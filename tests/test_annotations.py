@@ -35,6 +35,13 @@ def test_byte_string_clip_names_are_read_as_latin1(tmp_path):
     assert frame.loc["abcdéfghijk.001", "openness"] == 0.5
 
 
+def test_python2_byte_strings_beyond_ascii_are_read_as_latin1(tmp_path):
+    path = tmp_path / "a.pkl"
+    path.write_bytes(py2_pickle(chalearn({"abcdéfghijk.001": 0.5})))
+    assert b"abcd\xe9fghijk.001.mp4" in path.read_bytes()  # one byte, as Python 2's str held it
+    assert list(load_annotations(path).index) == ["abcdéfghijk.001"]
+
+
 def test_accepts_numpy_float_scores(tmp_path):
     path = write(tmp_path / "a.pkl", chalearn({"abcdefghijk.001": np.float64(0.5)}))
     assert load_annotations(path).loc["abcdefghijk.001", "interview"] == 0.5
@@ -48,7 +55,7 @@ def test_a_pickle_that_runs_code_is_refused_and_does_not_run(tmp_path):
             return (os.system, (f"touch {marker}",))
 
     path = write(tmp_path / "evil.pkl", {"extraversion": Exploit()})
-    with pytest.raises(AnnotationError, match=r"evil.pkl.*(system|posix).*only hold"):
+    with pytest.raises(AnnotationError, match=r"evil.pkl.*(system|posix).*only hold dicts, lists, strings and numbers, so it was not loaded"):
         safe_load_pickle(path)
     assert not marker.exists()
 
@@ -60,13 +67,21 @@ def test_missing_label_key_is_a_clear_error(tmp_path):
         load_annotations(write(tmp_path / "a.pkl", content))
 
 
-def test_non_numeric_score_and_wrong_top_level_type(tmp_path):
+def test_non_numeric_score_and_wrong_types_name_the_file_and_the_value(tmp_path):
     content = chalearn({"abcdefghijk.001": 0.5})
     content["openness"]["abcdefghijk.001.mp4"] = "high"
-    with pytest.raises(AnnotationError, match="not a number"):
+    with pytest.raises(AnnotationError, match=r"a.pkl: openness score of abcdefghijk.001.mp4 is 'high', not a number"):
         load_annotations(write(tmp_path / "a.pkl", content))
-    with pytest.raises(AnnotationError, match="expected a dict"):
+    with pytest.raises(AnnotationError, match=r"b.pkl: expected a dict from label to \{clip: score\}, found list"):
         load_annotations(write(tmp_path / "b.pkl", [1, 2, 3]))
+    content = chalearn({"abcdefghijk.001": 0.5})
+    content["interview"] = [0.5]
+    with pytest.raises(AnnotationError, match=r"c.pkl: 'interview' should map clip file names to scores, found list"):
+        load_annotations(write(tmp_path / "c.pkl", content))
+    content = chalearn({"abcdefghijk.001": 0.5})
+    content["openness"] = {7: 0.5}
+    with pytest.raises(AnnotationError, match=r"d.pkl: clip names must be strings, found 7"):
+        load_annotations(write(tmp_path / "d.pkl", content))
 
 
 def test_garbage_file_is_a_clear_error(tmp_path):
