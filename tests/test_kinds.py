@@ -75,6 +75,22 @@ def test_chalearn_labels_from_each_split_and_out_of_range_scores_flagged(tmp_pat
     assert list(reasons) == ["", "invalid labels: openness outside [0, 1] or missing"] * 3
 
 
+def test_chalearn_labels_at_the_bounds_and_in_files_the_config_names(tmp_path):
+    dataset = {"splits": {"train": {"videos": "t", "annotations": "train.pkl"}, "test": {"videos": "s", "annotations": "test.pkl"}}}
+    assert chalearn.label_files(dataset) == ["train.pkl", "test.pkl"] and chalearn.label_columns(dataset) == list(LABELS)
+    scores = {label: {"aaaaaaaaaaa.001.mp4": 0.0, "aaaaaaaaaaa.002.mp4": 1.0} for label in LABELS}
+    (tmp_path / "train.pkl").write_bytes(py2_pickle(scores))
+    scores = {label: {"bbbbbbbbbbb.001.mp4": -0.5 if label in ("openness", "interview") else 0.5} for label in LABELS}
+    (tmp_path / "test.pkl").write_bytes(py2_pickle(scores))
+    labels, reasons = chalearn.read_labels(tmp_path, dataset)
+    assert list(labels.index) == [0, 1, 2] and list(labels["source"]) == ["train.pkl", "train.pkl", "test.pkl"]
+    assert list(reasons) == ["", "", "invalid labels: openness, interview outside [0, 1] or missing"]  # 0 and 1 are scores
+
+
+def test_chalearn_clip_is_an_mp4_named_by_its_id():
+    assert chalearn.identify("train", "train/training80_01/aaaaaaaaaaa.001.mp4") == ("aaaaaaaaaaa.001", "")
+
+
 def test_meld_utterance_ids_carry_the_split_because_dialogue_ids_restart():
     assert meld.identify("train", "train_splits/dia0_utt3.mp4") == ("train_dia0_utt3", "")
     assert meld.identify("val", "dev_splits_complete/DIA12_UTT0.MP4") == ("val_dia12_utt0", "")
