@@ -18,8 +18,8 @@ from impressions.data.clips import (
     shard_of,
     usable_clips,
 )
-from impressions.data.manifest import account, build_manifest, probe_shard
-from planted import make_audio_only_mp4
+from impressions.data.manifest import account, build_manifest, media_reason, probe_shard
+from planted import make_audio_only_mp4, make_two_audio_streams
 
 
 def ids(n, start=0):
@@ -98,7 +98,7 @@ def test_every_sheet_clip_lands_in_exactly_one_table(probes):
 def test_manifest_keeps_the_sheet_columns_and_the_probe(probes):
     sheet = sheet_of(probes, ["dupl_clip_x.005"], value=0.25).assign(speaker="Ross")
     manifest, excluded = build_manifest(sheet, probes, {})
-    assert excluded.empty and list(manifest.columns)[-len(LABELS) - 1 :] == [*LABELS, "speaker"]
+    assert excluded.empty and list(excluded.columns) == EXCLUDED_COLUMNS and list(manifest.columns)[-len(LABELS) - 1 :] == [*LABELS, "speaker"]
     row = manifest.iloc[0]
     assert row["split"] == "val" and row["extraversion"] == 0.25 and row["speaker"] == "Ross" and row["duration_s"] > 5.9 and row["shard"] == "000"
 
@@ -159,11 +159,19 @@ def test_account_lists_each_failure_with_the_manifest_clips_split_and_path_and_n
     assert nothing.empty and list(nothing.columns) == EXCLUDED_COLUMNS
 
 
-def test_probe_shard_counts_the_clips_it_logs(media_dir):
+def test_probe_shard_logs_each_clip_with_its_reason_or_ok_and_its_note(media_dir, tmp_path):
+    make_two_audio_streams(tmp_path / "two_streams.007.mp4", seconds=6.0)
+    paths = [media_dir / "broken_clip.004.mp4", media_dir / "normal_clip.001.mp4", tmp_path / "two_streams.007.mp4"]
     lines = []
-    clips = [Clip(p.stem, "train", str(p)) for p in sorted(media_dir.glob("*.mp4"))[:2]]
-    probe_shard(clips, shard="000", min_duration_s=5.0, log=lines.append)
-    assert [line.split(" ")[0] for line in lines] == ["[1/2]", "[2/2]"]
+    probes = probe_shard([Clip(p.name[:-4], "train", str(p)) for p in paths], shard="000", min_duration_s=5.0, log=lines.append)
+    assert list(probes.columns) == PROBE_COLUMNS and list(probes["note"]) == ["", "", "2 audio streams: the first is used"]
+    assert lines[0].startswith("[1/3] broken_clip.004 unreadable: ")
+    assert lines[1:] == ["[2/3] normal_clip.001 ok", "[3/3] two_streams.007 ok; 2 audio streams: the first is used"]
+
+
+def test_audio_of_exactly_the_shortest_duration_is_long_enough():
+    assert media_reason({"has_audio": True, "audio_duration_s": 5.0}, 5.0) == ""
+    assert media_reason({"has_audio": True, "audio_duration_s": 4.99}, 5.0) == "too short: audio 4.99 s < 5 s"
 
 
 def test_shard_of_is_the_first_8_bytes_of_the_ids_sha1_modulo_the_shards():
