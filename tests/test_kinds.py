@@ -1,5 +1,7 @@
 """The dataset kinds' adapters: which files are clips, which ids they get, how labels are read."""
 
+import os
+
 import pandas as pd
 import pytest
 
@@ -107,6 +109,61 @@ def test_meld_text_in_the_encodings_found_in_the_wild():
 
 
 MELD_HEADER = "Sr No.,Utterance,Speaker,Emotion,Sentiment,Dialogue_ID,Utterance_ID,Season,Episode,StartTime,EndTime\n"
+
+
+def meld_layout(root):
+    """MELD.Raw as it unpacks: the three split folders (with a macOS copy and a stray file) and CSVs."""
+    for relpath in ["train_splits/dia0_utt0.mp4", "train_splits/._dia0_utt0.mp4", "dev_splits_complete/dia1_utt2.mp4"]:
+        touch(root / relpath)
+    touch(root / "output_repeated_splits_test/dia3_utt4.mp4")
+    touch(root / "output_repeated_splits_test/notes.txt")
+    rows = {"train": "1,NA,Ross,Joy,Positive ,0,0,1,2,a,b\n", "dev": "1,Hm.,Joey,neutral,neutral,1,2,1,2,a,b\n", "test": "1,Oh.,Rachel,fear,calm,3,4,1,2,a,b\n"}
+    for split, body in rows.items():
+        (root / f"{split}_sent_emo.csv").write_text(MELD_HEADER + body)
+
+
+def test_meld_finds_the_official_layout_and_reads_its_csvs_by_split(tmp_path):
+    meld_layout(tmp_path)
+    found = kinds.listing("meld", str(tmp_path), {"splits": {}})
+    assert [(c.clip_id, c.split, os.path.relpath(c.path, tmp_path)) for c in found.clips] == [
+        ("train_dia0_utt0", "train", "train_splits/dia0_utt0.mp4"),
+        ("val_dia1_utt2", "val", "dev_splits_complete/dia1_utt2.mp4"),
+        ("test_dia3_utt4", "test", "output_repeated_splits_test/dia3_utt4.mp4"),
+    ]
+    assert meld.label_files({}) == ["train_sent_emo.csv", "dev_sent_emo.csv", "test_sent_emo.csv"]
+    assert meld.label_columns({}) == ["emotion", "sentiment"]
+    labels, reasons = meld.read_labels(tmp_path, {})
+    assert list(labels.index) == [0, 1, 2] and list(labels["split"]) == ["train", "val", "test"]
+    assert list(labels["source"]) == ["train_sent_emo.csv", "dev_sent_emo.csv", "test_sent_emo.csv"]
+    assert labels.loc[0, "text"] == "NA" and labels.loc[0, "sentiment"] == "positive"  # text kept as written; labels trimmed, lower case
+    assert list(reasons) == ["", "", "invalid labels: sentiment 'calm' is not one of neutral, positive, negative"]
+
+
+@pytest.mark.parametrize("missing", ["train_splits", "dev_sent_emo.csv"])
+def test_meld_names_a_missing_folder_or_csv(tmp_path, missing):
+    meld_layout(tmp_path)
+    target = tmp_path / missing
+    if target.is_dir():
+        for path in sorted(target.rglob("*"), reverse=True):
+            path.unlink()
+        target.rmdir()
+    else:
+        target.unlink()
+    with pytest.raises(InputError, match=missing):
+        kinds.listing("meld", str(tmp_path), {})
+
+
+def test_meld_timestamps_in_seconds():
+    assert meld.seconds("01:02:03,5") == 3723.5 and meld.seconds(" 00:00:07.042 ") == 7.042 and meld.seconds("7") != meld.seconds("7")
+
+
+def test_a_meld_csv_that_is_no_csv_or_lacks_columns_is_named(tmp_path):
+    (tmp_path / "a.csv").write_text('Sr No.,Utterance\n1,"never closed\n')
+    with pytest.raises(InputError, match=r"a.csv: not a readable CSV"):
+        meld.read_csv(tmp_path / "a.csv")
+    (tmp_path / "b.csv").write_text("Sr No.,Utterance\n1,Hi\n")
+    with pytest.raises(InputError, match=r"b.csv: columns \['Speaker'"):
+        meld.read_csv(tmp_path / "b.csv")
 
 
 def test_meld_labels_keep_text_speaker_and_dialogue(tmp_path):
