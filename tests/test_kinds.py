@@ -7,6 +7,7 @@ import pytest
 
 from impressions import LABELS
 from impressions.data import kinds
+from impressions.data.clips import Clip
 from impressions.data.kinds import chalearn, meld, table
 from impressions.io.errors import InputError
 from planted import py2_pickle
@@ -252,3 +253,62 @@ def test_table_files_on_disk_are_clips_by_extension(tmp_path):
     assert [c.clip_id for c in listing.clips] == ["clips_happy_00", "clips_x"]
     assert sorted(s.reason.split(" (")[0] for s in listing.skipped) == ["not a clip: a hidden file", "not a clip: not a media file"]
     assert not kinds.has_video(listing.clips)
+
+
+def test_table_regression_labels_are_split_at_random_in_fractions_that_need_not_sum_to_one(tmp_path):
+    rows = pd.DataFrame({"file": [f"c{i:02d}.wav" for i in range(20)] + ["u.wav"], "score": [str(i / 20) for i in range(20)] + [""]})
+    rows.to_csv(tmp_path / "all.csv", index=False)
+    settings = table_settings(files=["all.csv"], label_columns=["score"], split_fractions={"train": 5, "val": 3, "test": 2}, seed=1)
+    labels, _ = table.read_labels(tmp_path, settings)
+    assert labels["score"].dtype == float and labels.loc[20, "split"] == "predict"  # numbers, the blank one to predict
+    assert labels["split"].value_counts().to_dict() == {"train": 10, "val": 6, "test": 4, "predict": 1}  # test 2/10, val 3/8 of the rest
+
+
+def test_table_classes_are_stratified_in_each_of_the_fractions(tmp_path):
+    write_tables(tmp_path)
+    labels, _ = table.read_labels(tmp_path, table_settings(split_fractions={"train": 5, "val": 3, "test": 2}, seed=2))
+    counts = labels[labels["split"] != "predict"].groupby(["emotion", "split"]).size().unstack()
+    assert counts.to_dict("index") == {c: {"test": 2, "train": 5, "val": 3} for c in ("angry", "happy", "sad")}
+
+
+def test_table_with_a_byte_order_mark_backslashes_and_text_that_looks_missing(tmp_path):
+    (tmp_path / "t.csv").write_bytes(b"\xef\xbb\xbffile,emotion,speaker,fold\nclips\\Happy 01.wav,sad,NA,train\n")
+    labels, _ = table.read_labels(tmp_path, table_settings(files=["t.csv"], split_column="fold"))
+    assert labels[["clip_id", "file", "source", "speaker"]].values.tolist() == [["clips_Happy_01", "clips/Happy 01.wav", "t.csv", "NA"]]
+    assert table.identify("", "clips/Happy 01.wav") == ("clips_Happy_01", "")
+
+
+def test_table_errors_name_the_root_the_table_and_the_columns(tmp_path):
+    with pytest.raises(InputError, match=r"dataset.root: .*nowhere is not a folder"):
+        table.find(tmp_path / "nowhere", table_settings())
+    write_tables(tmp_path)
+    (tmp_path / "test.csv").unlink()
+    with pytest.raises(InputError, match=r"dataset.table.files: .*/test.csv is missing"):
+        table.find(tmp_path, table_settings())
+    with pytest.raises(InputError, match=r"train.csv: no split column 'fold' \(dataset.table.split_column\); it has \['file', 'emotion'\]"):
+        table.read_labels(tmp_path, table_settings(files=["train.csv"], split_column="fold"))
+    (tmp_path / "bad.csv").write_bytes(b"file\n\xff\xfe\n")
+    with pytest.raises(InputError, match=r"bad.csv: not a readable table"):
+        table.read_table(tmp_path / "bad.csv")
+
+
+def test_table_files_found_have_no_split_until_the_labels_give_one(tmp_path):
+    write_tables(tmp_path, n_per_class=1)
+    touch(tmp_path / "clips/happy_00.mp3")
+    touch(tmp_path / "notes.txt")
+    listing = kinds.listing("table", str(tmp_path), table_settings())
+    assert [(c.clip_id, c.split) for c in listing.clips] == [("clips_happy_00", "")] and [s.split for s in listing.skipped] == [""]
+
+
+def test_kinds_adapters_generators_and_video():
+    with pytest.raises(InputError, match=r"dataset.kind: unknown kind 'avi'; choose one of chalearn, meld, table"):
+        kinds.adapter("avi")
+    assert kinds.generator("meld").__name__ == "impressions.data.synthetic_meld" and kinds.generator("table").__name__ == "impressions.data.synthetic_table"
+    assert kinds.has_video([Clip("a", "train", "r/a.wav"), Clip("b", "train", "r/b.mp4")]) and not kinds.has_video([Clip("a", "train", "r/a.wav")])
+
+
+def test_a_listing_of_given_files_reads_no_folder_and_keeps_each_files_split(tmp_path):
+    found = [("train", "train/aaaaaaaaaaa.001.mp4"), ("val", "val/notes.txt")]
+    listing = kinds.listing("chalearn", str(tmp_path / "not_there"), {}, found=found)
+    assert [(c.clip_id, c.split) for c in listing.clips] == [("aaaaaaaaaaa.001", "train")]
+    assert [(s.split, s.reason) for s in listing.skipped] == [("val", "not a clip: the chalearn layout's clips are .mp4 files")]
