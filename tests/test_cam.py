@@ -54,6 +54,7 @@ def test_clip_cam_satisfies_the_identity_and_covers_the_input(name, n_outputs):
     cam_view = view(MODELS[name].cam, RAWWAVE_PARAMS if name == "rawwav_cam_cnn" else SPECTROGRAM_PARAMS)
     cam = clip_cam(feature_model(model), kernel, bias, instances, cam_view)
     assert cam.identity_error < 1e-5
+    assert cam.small.shape[0] == len(instances) and cam.small.shape[-1] == n_outputs  # the maps before upsampling, per instance
     np.testing.assert_allclose(cam.outputs, model.predict(np.stack(instances), verbose=0).mean(axis=0), atol=1e-5)
     time = len(instances) * SHAPES[name][0]
     if cam_view.spectrogram:
