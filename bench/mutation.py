@@ -4,7 +4,7 @@ Runs mutmut (pinned in requirements.txt, configured in pyproject.toml's ``[tool.
 modules it mutates and which unit-test files judge them) one module at a time, then reads its
 results and prints one line per module and a total:
 
-    .venv/bin/python bench/mutation.py [MODULE ...] [--max-children 2] [--survivors] [--fresh] [--no-run]
+    .venv/bin/python bench/mutation.py [MODULE ...] [--max-children 2] [--survivors] [--fresh] [--no-run | --retest]
 
 ``mutation: module=<m> mutants=<n> caught=<k> score=<k/n>``
 
@@ -13,7 +13,9 @@ module. A mutant is caught when a test failed (mutmut's ``killed``), ran out of 
 the mutant looped) or crashed the test process (``segfault``); ``survived``, ``no tests`` (no
 selected test runs the function) and ``suspicious`` count as not caught. Mutants not run yet are
 left out of the line. mutmut keeps its copy and its results in ``mutants/``; a module's run
-tests every one of its mutants again, so edited tests count.
+tests every one of its mutants again, so edited tests count. ``--retest`` tests again only the
+mutants not caught (or not run) last time: enough after tests were added, since a test added
+cannot let a caught mutant through.
 """
 
 from __future__ import annotations
@@ -74,10 +76,16 @@ def module_of(mutant: str) -> str:
     return mutant.partition("__mutmut_")[0].rpartition(".")[0]
 
 
-def run(module: str, max_children: int) -> float:
-    """Seconds mutmut took to test every mutant of `module` (its functions: ``x_f``, ``xǁClassǁf``)."""
+def run(module: str, max_children: int, retest: bool) -> float:
+    """Seconds mutmut took to test the mutants of `module` (its functions: ``x_f``, ``xǁClassǁf``):
+    all of them, or with `retest` those not caught last time."""
+    names = [f"{module}.x_*", f"{module}.xǁ*"]
+    if retest:
+        names = [m for m, status in statuses().items() if module_of(m) == module and status not in CAUGHT]
+        if not names:
+            return 0.0
     started = time.perf_counter()
-    result = mutmut("run", "--max-children", str(max_children), f"{module}.x_*", f"{module}.xǁ*")
+    result = mutmut("run", "--max-children", str(max_children), *names)
     if result.returncode != 0:
         sys.exit(f"mutmut run failed for {module} (exit {result.returncode}):\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
     return time.perf_counter() - started
@@ -97,6 +105,7 @@ def main() -> None:
     parser.add_argument("--survivors", action="store_true", help="print each mutant not caught, with its diff")
     parser.add_argument("--fresh", action="store_true", help="delete mutants/ (mutmut's copy, stats and results) first")
     parser.add_argument("--no-run", action="store_true", help="only print the results mutmut already has")
+    parser.add_argument("--retest", action="store_true", help="test again only the mutants not caught last time")
     args = parser.parse_args()
 
     selected = chosen(args.modules)
@@ -104,7 +113,7 @@ def main() -> None:
         shutil.rmtree(REPO / "mutants", ignore_errors=True)
     if not args.no_run:
         for module in selected:
-            print(f"{module}: mutmut ran in {run(module, args.max_children):.0f} s", flush=True)
+            print(f"{module}: mutmut ran in {run(module, args.max_children, args.retest):.0f} s", flush=True)
     by_module: dict[str, Counter] = {m: Counter() for m in selected}
     survivors = []
     for mutant, status in sorted(statuses().items()):
