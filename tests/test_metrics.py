@@ -44,6 +44,9 @@ def test_evaluate_perfect_model_and_train_mean_baseline():
 def test_evaluate_needs_train_split():
     with pytest.raises(ValueError, match="train predictions"):
         evaluate({"test": table([[0.5] * 5], [[0.5] * 5])})
+
+
+def test_evaluate_regression_alone_needs_the_train_split_too():
     with pytest.raises(ValueError, match="the train predictions are needed for the train-mean baseline"):
         evaluate_regression({"test": table([[0.5] * 5], [[0.5] * 5])})
 
