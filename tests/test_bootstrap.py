@@ -63,6 +63,29 @@ def test_resampled_classification_metrics_are_scikit_learns_on_the_drawn_clips(m
             assert score == pytest.approx(sklearn(true_index[picked], pred_index[picked]), abs=1e-12)
 
 
+def test_balanced_accuracy_of_resamples_that_miss_a_rare_class_or_draw_it_once():
+    true_index = np.array([0] * 10 + [1] * 9 + [2])
+    pred_index = np.random.default_rng(6).integers(0, 3, 20)
+    counts = bootstrap.resample_counts(20, 200, seed=5)
+    assert (counts[:, 19] == 0).any() and (counts[:, 19] == 1).any()  # class 2's one clip: missed, or drawn once
+    scores = bootstrap.confusion_scores(bootstrap.confusions(counts, true_index, pred_index, 3), "balanced_accuracy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = [balanced_accuracy_score(true_index[drawn(row)], pred_index[drawn(row)]) for row in counts]
+    np.testing.assert_allclose(scores, expected, atol=1e-12)
+
+
+def test_the_interval_cuts_half_the_rest_of_the_level_from_each_end():
+    assert bootstrap.interval(np.arange(101.0), 0.9) == pytest.approx([5.0, 95.0])  # percentiles of 0..100 are their values
+    assert bootstrap.interval(np.arange(101.0), 0.5) == pytest.approx([25.0, 75.0])
+
+
+def test_a_difference_whose_interval_holds_zero_is_not_better():
+    model, baseline = np.linspace(-1, 1, 101), np.zeros(101)
+    result = bootstrap.paired(model, baseline, level=0.9)
+    assert result["difference_interval"] == pytest.approx([-0.9, 0.9]) and not result["better_than_baseline"]
+
+
 def test_an_unknown_metric_is_refused():
     with pytest.raises(ValueError, match="no bootstrap for metric 'auc'"):
         bootstrap.confusion_scores(np.ones((2, 3, 3)), "auc")
@@ -128,6 +151,7 @@ def test_classification_is_resampled_against_the_majority_class():
     assert result["bootstrap"]["metric"] == "weighted_f1" and result["bootstrap"]["better_than_baseline"]
     assert result["model"]["weighted_f1"] == 1.0 and result["bootstrap"]["model"] == [1.0, 1.0]
     assert result["bootstrap"]["baseline"][0] <= result["majority"]["weighted_f1"] <= result["bootstrap"]["baseline"][1]
+    assert evaluate(predictions, task, resampling=SETTINGS)["splits"]["test"]["bootstrap"] == result["bootstrap"]  # the seed fixes them
 
 
 def test_the_summary_says_how_sure_each_model_is_and_which_beat_the_baseline():

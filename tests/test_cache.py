@@ -1,6 +1,7 @@
 import socket
 import subprocess
 
+import h5py
 import numpy as np
 import pytest
 
@@ -35,6 +36,30 @@ def test_same_content_gives_identical_bytes(tmp_path):
     write_cache(tmp_path / "1.h5", ["a", "b", "c"], {"x": arrays(1)}, {"p": 1})
     write_cache(tmp_path / "2.h5", ["a", "b", "c"], {"x": arrays(1)}, {"p": 1})
     assert (tmp_path / "1.h5").read_bytes() == (tmp_path / "2.h5").read_bytes()
+
+
+def test_no_dataset_records_when_it_was_written_and_the_json_is_key_sorted(tmp_path):
+    write_cache(tmp_path / "1.h5", ["a", "b"], {"x": arrays(1)[:2]}, {"p": 1, "a": 2}, failed={"z": "late", "c": "early"})
+    write_cache(tmp_path / "2.h5", ["a", "b"], {"x": arrays(1)[:2]}, {"a": 2, "p": 1}, failed={"c": "early", "z": "late"})
+    assert (tmp_path / "1.h5").read_bytes() == (tmp_path / "2.h5").read_bytes()  # the same content in another order
+    with h5py.File(tmp_path / "1.h5", "r") as h5:
+        assert [h5py.h5o.get_info(h5[name].id).ctime for name in ("clip_id", "x", "x_offsets")] == [0, 0, 0]
+        assert h5.attrs["params"] == '{"a": 2, "p": 1}' and h5.attrs["failed"] == '{"c": "early", "z": "late"}'
+
+
+def test_failed_clips_are_read_back_and_none_is_an_empty_record(tmp_path):
+    write_cache(tmp_path / "f.h5", ["a"], {"x": arrays(2)[:1]}, {}, failed={"b": "audio could not be decoded"})
+    write_cache(tmp_path / "ok.h5", ["a"], {"x": arrays(2)[:1]}, {})
+    with CacheReader(tmp_path / "f.h5") as failed, CacheReader(tmp_path / "ok.h5") as ok:
+        assert failed.failed == {"b": "audio could not be decoded"} and ok.failed == {}
+
+
+def test_a_cache_of_no_clips_holds_empty_float32_features(tmp_path):
+    write_cache(tmp_path / "empty.h5", [], {"x": []}, {"p": 1})
+    with CacheReader(tmp_path / "empty.h5") as cache:
+        assert cache.clip_ids == [] and cache.all("x") == []
+    with h5py.File(tmp_path / "empty.h5", "r") as h5:
+        assert h5["x"].shape == (0,) and h5["x"].dtype == np.float32 and list(h5["x_offsets"][()]) == [0]
 
 
 def test_mismatched_lengths_raise_and_leave_nothing(tmp_path):

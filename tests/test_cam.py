@@ -54,6 +54,7 @@ def test_clip_cam_satisfies_the_identity_and_covers_the_input(name, n_outputs):
     cam_view = view(MODELS[name].cam, RAWWAVE_PARAMS if name == "rawwav_cam_cnn" else SPECTROGRAM_PARAMS)
     cam = clip_cam(feature_model(model), kernel, bias, instances, cam_view)
     assert cam.identity_error < 1e-5
+    assert cam.small.shape[0] == len(instances) and cam.small.shape[-1] == n_outputs  # the maps before upsampling, per instance
     np.testing.assert_allclose(cam.outputs, model.predict(np.stack(instances), verbose=0).mean(axis=0), atol=1e-5)
     time = len(instances) * SHAPES[name][0]
     if cam_view.spectrogram:
@@ -114,7 +115,8 @@ def test_top_clips_of_a_class_are_ranked_by_its_probability_with_the_true_class_
 def test_normalise_scales_to_the_unit_interval_and_keeps_a_flat_map_flat():
     cam = np.array([[-2.0, 0.0], [2.0, 6.0]])
     np.testing.assert_allclose(normalise(cam), [[0, 0.25], [0.5, 1]])
-    np.testing.assert_array_equal(normalise(np.full((3, 2), 4.0)), 0.0)
+    flat = normalise(np.full((3, 2), 4.0))
+    assert flat.shape == (3, 2) and not flat.any()
 
 
 def test_profiles_average_over_the_clips_present_at_each_time():
@@ -153,6 +155,18 @@ def test_localisation_of_a_map_on_the_cue_is_all_inside_and_of_a_flat_map_is_the
     assert both["peak_band_hz"] < 500 and 1800 <= both["cue_peak_band_hz"] <= 2600 and not both["peak_in_band"]
     one_d = localisation(profiles([in_time.astype(float)]), frame_s, BAND)
     assert set(one_d) == {"peak_time_s", "time_mass", "time_share"} and one_d["time_mass"] == pytest.approx(1)
+
+
+def test_localisation_takes_the_cue_from_its_start_to_before_its_end_and_its_edge_bands():
+    centres = band_centres_hz()
+    band = {"low_hz": centres[10], "high_hz": centres[20], "start_s": 1.5, "end_s": 3.5}
+    cue = np.zeros((4, 64))  # frames centred at 0.5, 1.5, 2.5 and 3.5 s
+    cue[1, 15] = 0.25  # all the mass on the cue, less than 1 in total
+    result = localisation(profiles([cue]), 1.0, band)
+    assert (result["time_share"], result["band_share"], result["box_share"]) == pytest.approx((2 / 4, 11 / 64, 2 * 11 / (4 * 64)))
+    assert (result["time_mass"], result["band_mass"], result["box_mass"]) == pytest.approx((1, 1, 1))
+    silent = localisation(profiles([np.zeros((4, 64))]), 1.0, band)
+    assert all(np.isnan(silent[key]) for key in ("time_mass", "band_mass", "box_mass"))  # no mass to share
 
 
 def test_views_time_each_model_from_its_cache_parameters():

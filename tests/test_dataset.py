@@ -1,12 +1,25 @@
+import hashlib
 import shutil
 
 import pandas as pd
 import pytest
 
 from impressions import LABELS
-from impressions.data.clips import EXCLUDED_COLUMNS, MEDIA_COLUMNS, Clip, clips_by_shard, shard_of
-from impressions.data.manifest import account, build_manifest, probe_shard
-from planted_media import make_audio_only_mp4
+from impressions.data.clips import (
+    EXCLUDED_COLUMNS,
+    MEDIA_COLUMNS,
+    PROBE_COLUMNS,
+    Clip,
+    clips_by_shard,
+    decode_failures,
+    decoded_clips,
+    read_manifest,
+    read_probe,
+    shard_of,
+    usable_clips,
+)
+from impressions.data.manifest import account, build_manifest, media_reason, probe_shard
+from planted_media import make_audio_only_mp4, make_two_audio_streams
 
 
 def ids(n, start=0):
@@ -85,7 +98,7 @@ def test_every_sheet_clip_lands_in_exactly_one_table(probes):
 def test_manifest_keeps_the_sheet_columns_and_the_probe(probes):
     sheet = sheet_of(probes, ["dupl_clip_x.005"], value=0.25).assign(speaker="Ross")
     manifest, excluded = build_manifest(sheet, probes, {})
-    assert excluded.empty and list(manifest.columns)[-len(LABELS) - 1 :] == [*LABELS, "speaker"]
+    assert excluded.empty and list(excluded.columns) == EXCLUDED_COLUMNS and list(manifest.columns)[-len(LABELS) - 1 :] == [*LABELS, "speaker"]
     row = manifest.iloc[0]
     assert row["split"] == "val" and row["extraversion"] == 0.25 and row["speaker"] == "Ross" and row["duration_s"] > 5.9 and row["shard"] == "000"
 
@@ -99,3 +112,87 @@ def test_account_adds_the_feature_stages_failures_once_per_family(probes):
     assert list(excluded.columns) == EXCLUDED_COLUMNS
     assert list(zip(excluded["clip_id"], excluded["stage"])) == [("", "sheet"), ("dupl_clip_x.005", "frames")]
     assert excluded.loc[1, "shard"] == shard_of("dupl_clip_x.005", 3) and excluded.loc[0, "shard"] == ""
+
+
+def probed(clip_id, split, path, reason=""):
+    """A probe row as probe_shard writes it, for a file that was not really probed."""
+    media = {"duration_s": 6.0, "audio_duration_s": 6.0, "has_audio": True, "has_video": True, "audio_streams": 1, "audio_rate": 44100}
+    media |= {"audio_channels": 2, "fps": 10.0, "width": 160, "height": 90, "size_bytes": 1000, "note": ""}
+    return {"clip_id": clip_id, "split": split, "shard": "001", "path": path, **media, "reason": reason}
+
+
+def test_manifest_is_in_split_order_and_a_clip_the_probe_missed_is_excluded_with_the_others_kept():
+    clips = [("b", "test"), ("a", "val"), ("c", "train"), ("z", "predict")]
+    probes = pd.DataFrame([probed(c, s, f"{s}/{c}.mp4") for c, s in clips], columns=PROBE_COLUMNS)
+    sheet = pd.DataFrame([("new", "train", "train/new.mp4"), *((c, s, f"{s}/{c}.mp4") for c, s in clips)], columns=["clip_id", "split", "path"])
+    manifest, excluded = build_manifest(sheet.assign(openness=0.5), probes, {})
+    assert list(zip(manifest["clip_id"], manifest["split"])) == [("c", "train"), ("a", "val"), ("b", "test"), ("z", "predict")]
+    assert excluded.to_dict("records") == [
+        {
+            "clip_id": "new",
+            "split": "train",
+            "shard": "",
+            "path": "train/new.mp4",
+            "stage": "probe",
+            "reason": "not probed: the file list changed while the workflow ran; run it again",
+        }
+    ]
+
+
+def test_media_exclusions_carry_the_clips_split_shard_and_path(probes):
+    sheet = sheet_of(probes, ["silent_clip.003", "dupl_clip_x.005"])
+    _, excluded = build_manifest(sheet, probes, {"dupl_clip_x.005": "audio could not be decoded: boom"})
+    expected = [("silent_clip.003", "train", "000", "probe", "no audio stream"), ("dupl_clip_x.005", "val", "000", "wav", "audio could not be decoded: boom")]
+    assert list(zip(excluded["clip_id"], excluded["split"], excluded["shard"], excluded["stage"], excluded["reason"])) == expected  # in sheet order
+    assert list(excluded["path"]) == list(sheet["path"])
+
+
+def test_account_lists_each_failure_with_the_manifest_clips_split_and_path_and_nothing_without_any():
+    manifest = pd.DataFrame({"clip_id": ["b", "a"], "split": ["val", "train"], "path": ["val/b.mp4", "train/a.mp4"]})
+    excluded = account(manifest, [], {"mfcc": {"b": "too short"}, "frames": {"a": "no frames", "b": "no frames"}}, n_shards=3)
+    assert excluded.to_dict("records") == [
+        {"clip_id": "a", "split": "train", "shard": shard_of("a", 3), "path": "train/a.mp4", "stage": "frames", "reason": "no frames"},
+        {"clip_id": "b", "split": "val", "shard": shard_of("b", 3), "path": "val/b.mp4", "stage": "frames", "reason": "no frames"},
+        {"clip_id": "b", "split": "val", "shard": shard_of("b", 3), "path": "val/b.mp4", "stage": "mfcc", "reason": "too short"},
+    ]
+    nothing = account(manifest, [], {}, n_shards=3)
+    assert nothing.empty and list(nothing.columns) == EXCLUDED_COLUMNS
+
+
+def test_probe_shard_logs_each_clip_with_its_reason_or_ok_and_its_note(media_dir, tmp_path):
+    make_two_audio_streams(tmp_path / "two_streams.007.mp4", seconds=6.0)
+    paths = [media_dir / "broken_clip.004.mp4", media_dir / "normal_clip.001.mp4", tmp_path / "two_streams.007.mp4"]
+    lines = []
+    probes = probe_shard([Clip(p.name[:-4], "train", str(p)) for p in paths], shard="000", min_duration_s=5.0, log=lines.append)
+    assert list(probes.columns) == PROBE_COLUMNS and list(probes["note"]) == ["", "", "2 audio streams: the first is used"]
+    assert lines[0].startswith("[1/3] broken_clip.004 unreadable: ")
+    assert lines[1:] == ["[2/3] normal_clip.001 ok", "[3/3] two_streams.007 ok; 2 audio streams: the first is used"]
+
+
+def test_audio_of_exactly_the_shortest_duration_is_long_enough():
+    assert media_reason({"has_audio": True, "audio_duration_s": 5.0}, 5.0) == ""
+    assert media_reason({"has_audio": True, "audio_duration_s": 4.99}, 5.0) == "too short: audio 4.99 s < 5 s"
+
+
+def test_shard_of_is_the_first_8_bytes_of_the_ids_sha1_modulo_the_shards():
+    """Pinned: the caches of every existing run are keyed by these shards."""
+    for clip_id in ("abcdefghijk.001", "train_dia0_utt3", "0001"):
+        for n_shards in (4, 7, 50):
+            assert shard_of(clip_id, n_shards) == f"{int(hashlib.sha1(clip_id.encode()).hexdigest()[:16], 16) % n_shards:03d}"
+    assert [shard_of("abcdefghijk.001", n) for n in (4, 7, 50)] == ["001", "006", "001"]
+
+
+def test_tables_keep_ids_shards_and_reasons_as_text(tmp_path):
+    probe = pd.DataFrame(
+        {"clip_id": ["0001", "b", "c"], "split": "train", "shard": "007", "path": ["a.mp4", "b.mp4", "c.mp4"], "reason": ["", "", "too short"]}
+    )
+    probe.to_csv(tmp_path / "probe.tsv", sep="\t", index=False)
+    read = read_probe(tmp_path / "probe.tsv")
+    assert list(read["clip_id"]) == ["0001", "b", "c"] and list(read["shard"]) == ["007"] * 3 and list(read["reason"]) == ["", "", "too short"]
+    assert read_manifest(tmp_path / "probe.tsv").equals(read)
+    assert usable_clips(tmp_path / "probe.tsv") == ["0001", "b"]
+    wav = tmp_path / "wav"
+    wav.mkdir()
+    pd.DataFrame({"clip_id": ["b"], "reason": ["NA"]}).to_csv(wav / "failed.tsv", sep="\t", index=False)
+    assert decode_failures(wav) == {"b": "NA"}  # ffmpeg's words, not a missing value
+    assert decoded_clips(tmp_path / "probe.tsv", wav) == ["0001"]

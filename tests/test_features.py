@@ -276,3 +276,77 @@ def test_rawwave_fft_finds_a_tone_and_has_a_fixed_standardised_length():
     assert abs(real.mean()) < 1e-4 and abs(real.std() - 1) < 1e-3
     assert np.all(values[n_real:] == 0)
     assert int(real.mean(axis=0).argmax()) == 64  # 1000 Hz / (4000 / 256) Hz per bin
+
+
+def _reference_rawwave(low: np.ndarray, n_frames: int) -> np.ndarray:
+    """log(1 + |rfft|) of each periodic-Hann frame of 256 samples every 128, standardised, zero-padded."""
+    window = scipy.signal.get_window("hann", 256, fftbins=True)
+    rows = [np.log1p(np.abs(np.fft.rfft(low[start : start + 256] * window))) for start in range(0, len(low) - 255, 128)]
+    spectrum = np.array(rows[:n_frames])
+    features = np.zeros((n_frames, 129))
+    features[: len(spectrum)] = (spectrum - spectrum.mean()) / spectrum.std()
+    return features
+
+
+def test_rawwave_fft_defaults_are_13_s_at_4_khz_in_256_sample_frames_against_a_frame_loop():
+    y = np.random.default_rng(2).normal(scale=0.1, size=16000 * 3).astype(np.float32)
+    values, n_real = transforms.rawwave_fft(y)
+    assert values.shape == (405, 129) and n_real == 92  # 1 + (13 * 4000 - 256) // 128; 1 + (12000 - 256) // 128
+    low = librosa.resample(y, orig_sr=16000, target_sr=4000, res_type="soxr_hq")
+    np.testing.assert_allclose(values, _reference_rawwave(low, 405), atol=1e-4)
+
+
+def test_rawwave_fft_at_the_edges_of_one_frame():
+    at_4khz = {"sample_rate": 4000, "target_rate": 4000}  # no resampling: the samples are the frames
+    one, n_real = transforms.rawwave_fft(np.random.default_rng(3).normal(size=256), seconds=0.064, **at_4khz)
+    assert one.shape == (1, 129) and n_real == 1
+    short, n_real = transforms.rawwave_fft(np.ones(255), seconds=1.0, **at_4khz)  # audio shorter than a frame: all padding
+    assert short.shape == (1 + (4000 - 256) // 128, 129) and n_real == 0 and not short.any()
+    with pytest.raises(ValueError, match=r"0.06 s at 4000 Hz hold no frame of 256 samples"):
+        transforms.rawwave_fft(np.ones(4000), seconds=0.06, **at_4khz)
+
+
+def test_mel_matrix_sizes_and_edges_at_their_limits():
+    assert htk_mel_matrix(n_fft_bins=2, n_mels=1).shape == (2, 1)
+    weights = htk_mel_matrix(fmin=0.0, fmax=8000.0)  # edges at 0 Hz and at Nyquist are allowed
+    position = _htk_mel(31.25) / (_htk_mel(8000.0) / 65)  # bin 1 (31.25 Hz) in band steps from 0 Hz: 1.13
+    assert weights[1, 0] == pytest.approx(2 - position) and weights[1, 1] == pytest.approx(position - 1)
+    assert not weights[0].any()
+    with pytest.raises(ValueError, match="fmin=1000.0, fmax=1000.0"):
+        htk_mel_matrix(fmin=1000.0, fmax=1000.0)
+
+
+def test_log_mel_db_defaults_shapes_and_parameters():
+    y = np.random.default_rng(4).normal(scale=0.1, size=16000).astype(np.float64)
+    db = transforms.log_mel_db(y)
+    assert db.shape == (32, 128) and db.dtype == np.float32  # 1 + 16000 // 512 frames, 128 bands
+    assert transforms.log_mel_db(y, n_mels=40).shape == (32, 40)
+    assert transforms.log_mel_db(np.zeros(1)).shape == (1, 128)  # one sample is a frame
+    with pytest.raises(ValueError, match=r"waveform is empty; a spectrogram needs at least one sample"):
+        transforms.log_mel_db(np.zeros(0))
+    for rate in (0, 16000.0):
+        with pytest.raises(ValueError, match=rf"sample_rate must be a positive integer in Hz, got {rate!r}"):
+            transforms.log_mel_db(y, sample_rate=rate)
+
+
+def test_mfcc_takes_every_n_mfcc_from_1_to_128_and_returns_float32(noise):
+    assert mfcc(noise, n_mfcc=1).shape == (1 + len(noise) // 512, 1)
+    full = mfcc(noise.astype(np.float64), n_mfcc=128)
+    assert full.shape == (1 + len(noise) // 512, 128) and full.dtype == np.float32
+    with pytest.raises(ValueError, match="MFCCs need at least one sample"):
+        mfcc(np.zeros(0))
+
+
+def test_clip_spectrogram_of_one_second():
+    patches, n_real = transforms.clip_spectrogram(np.ones((3, 96, 64), np.float32), seconds=1)
+    assert patches.shape == (1, 96, 64) and n_real == 1
+
+
+def test_summary_spectrogram_pools_6_frames_by_default_as_an_exact_mean():
+    patches = np.random.default_rng(6).normal(size=(13, 96, 64)).astype(np.float32)
+    concatenated = np.concatenate(list(patches), axis=0).astype(np.float64)
+    mean = sum(concatenated[k::6] for k in range(6)) / 6  # (208, 64): the mean of each 6 frames, in float64
+    np.testing.assert_array_equal(transforms.summary_spectrogram(patches), mean.astype(np.float32))
+    np.testing.assert_array_equal(transforms.summary_spectrogram(patches, pool=1), concatenated.astype(np.float32))
+    with pytest.raises(ValueError, match="must divide the 96 frames of a patch, got 5"):
+        transforms.summary_spectrogram(patches, pool=5)

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from impressions import TRAITS
-from impressions.models.metrics import evaluate, prediction_table, score
+from impressions.models.metrics import evaluate, evaluate_regression, headline, prediction_table, score
 
 
 def table(y_true, y_pred, ids=None):
@@ -17,6 +17,12 @@ def test_score_known_values():
     assert s["one_minus_mae"] == pytest.approx(1 - 0.4 / 3)
     assert s["r2"] == pytest.approx(1 - (0.01 + 0 + 0.09) / 0.5)
     assert s["label_std"] == pytest.approx(np.std([0, 0.5, 1]))
+    assert score(np.array([0.0, 1.0]), np.array([0.25, 1.0]))["r2"] == pytest.approx(1 - 0.0625 / 0.5)  # two clips have an R^2
+
+
+def test_prediction_table_of_unlabelled_clips_has_no_true_columns():
+    written = prediction_table(["p0", "p1"], None, np.full((2, 5), 0.5))
+    assert list(written.columns) == ["clip_id", *(f"{t}_pred" for t in TRAITS)]
 
 
 def test_evaluate_perfect_model_and_train_mean_baseline():
@@ -38,6 +44,11 @@ def test_evaluate_perfect_model_and_train_mean_baseline():
 def test_evaluate_needs_train_split():
     with pytest.raises(ValueError, match="train predictions"):
         evaluate({"test": table([[0.5] * 5], [[0.5] * 5])})
+
+
+def test_evaluate_regression_alone_needs_the_train_split_too():
+    with pytest.raises(ValueError, match="the train predictions are needed for the train-mean baseline"):
+        evaluate_regression({"test": table([[0.5] * 5], [[0.5] * 5])})
 
 
 def test_evaluate_scores_the_ceiling_on_the_models_clips_only():
@@ -118,9 +129,28 @@ def test_class_prior_is_the_expected_score_of_guessing_with_the_train_frequencie
     assert (draws[:, :3] == "a").mean() == pytest.approx(1 / 3, abs=0.005)
 
 
+def test_class_prior_never_guesses_a_class_without_a_prior_and_weights_the_recalls():
+    s = class_prior(["a", "a", "c"], {"a": 0.75, "b": 0.25}, ABC.classes)  # c has no prior: never guessed
+    assert s["balanced_accuracy"] == pytest.approx((0.75 + 0.0) / 2)  # recall q_i, over the classes that occur
+    assert s["accuracy"] == pytest.approx(2 / 3 * 0.75)
+    np.testing.assert_allclose(s["confusion"]["counts"], [[1.5, 0.5, 0.0], [0.0, 0.0, 0.0], [0.75, 0.25, 0.0]])
+
+
+def test_class_scores_of_one_clip_and_of_none():
+    assert class_scores(["b"], ["b"], ABC.classes)["accuracy"] == 1.0
+    with pytest.raises(ValueError, match="no clips to score"):
+        class_scores([], [], ABC.classes)
+
+
 def test_majority_class_breaks_ties_by_class_order():
     assert majority_class(["b", "b", "b", "a", "a", "c"], ABC.classes) == "b"
     assert majority_class(["c", "b", "b", "c"], ABC.classes) == "b"
+    assert majority_class(["c"], ABC.classes) == "c"  # classes without training labels count 0
+
+
+def test_headline_is_the_tasks_metric_of_a_classification_and_the_mean_of_a_regression():
+    assert headline({"macro_f1": 0.25, "accuracy": 0.5}, ABC) == 0.25
+    assert headline({"mean": {"one_minus_mae": 0.875}, "openness": {"one_minus_mae": 0.5}}) == 0.875
 
 
 def test_evaluate_classification_scores_the_model_and_its_yardsticks_per_split():
@@ -149,6 +179,16 @@ def test_evaluate_classification_scores_the_model_and_its_yardsticks_per_split()
         evaluate({"train": train}, task=ABC, ceiling=ceiling[["a", "b"]])
     with pytest.raises(ValueError, match="train predictions"):
         evaluate({"test": test}, task=ABC)
+    with pytest.raises(ValueError, match="the train predictions hold no clips"):
+        evaluate({"train": train.iloc[:0], "test": test}, task=ABC)
+    with pytest.raises(ValueError, match=r"test: 4 clip\(s\) have no Bayes posterior in the ground truth, e.g. \['t2', 't3', 't4'\]$"):
+        evaluate({"train": train, "test": test}, task=ABC, ceiling=ceiling.drop(["t2", "t3", "t4", "t5"]))
+
+
+def test_a_class_missing_from_the_train_split_has_prior_zero():
+    metrics = evaluate({"train": class_table(["a", "b", "b"], ["a", "a", "a"])}, task=ABC)
+    assert metrics["train_priors"] == pytest.approx({"a": 1 / 3, "b": 2 / 3, "c": 0.0})
+    assert metrics["splits"]["train"]["prior"]["accuracy"] == pytest.approx(1 / 3 * 1 / 3 + 2 / 3 * 2 / 3)
 
 
 def test_evaluate_regression_says_its_task():

@@ -63,8 +63,8 @@ def test_every_rule_has_a_log_an_env_in_envs_and_a_script(name, rule):
     env = rule.get("conda", "")
     assert re.fullmatch(r"\.\./envs/\w+\.yaml", env), f"rule {name}: conda is {env!r}"
     assert (REPO / "rules" / env).resolve().is_file()
-    if name != "all":
-        assert (REPO / "rules" / rule["script"]).resolve().is_file()
+    assert rule.get("script"), f"rule {name} has no script"
+    assert (REPO / "rules" / rule["script"]).resolve().is_file()
 
 
 @pytest.mark.parametrize("name,rule", sorted((n, r) for n, r in rules().items() if "script" in r))

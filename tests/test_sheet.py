@@ -34,7 +34,10 @@ def test_each_file_and_label_is_in_the_sheet_or_left_out_with_its_reason():
     assert list(excluded.columns) == EXCLUDED_COLUMNS and set(excluded["stage"]) == {"sheet"}
     why = {(r.clip_id, r.path): r.reason for r in excluded.itertuples()}
     assert why[("", "d/train/notes.txt")] == "not a clip: text"
-    assert why[("b", "d/train/b.mp4")].startswith("no labels: no label file of the train lists it")
+    assert why[("b", "d/train/b.mp4")] == "no labels: no label file of the train lists it"
+    where = {(r.clip_id, r.path): (r.split, r.shard) for r in excluded.itertuples()}
+    assert where[("", "d/train/notes.txt")] == where[("b", "d/train/b.mp4")] == where[("c", "d/train/x/c.mp4")] == ("train", "")
+    assert where[("e", "d/val/e.mp4")] == ("val", "") and where[("e", "")] == ("test", "") and where[("f", "d/test/f.mp4")] == ("test", "")
     assert why[("c", "d/train/x/c.mp4")] == "duplicate clip id: the same id is also at d/train/y/c.mp4; no copy is used"
     assert why[("c", "d/train/y/c.mp4")] == "duplicate clip id: the same id is also at d/train/x/c.mp4; no copy is used"
     assert why[("e", "d/val/e.mp4")] == "no labels: no label file of the val lists it (it is labelled in te.pkl, for another split)"
@@ -64,3 +67,20 @@ def test_a_table_gives_the_split_and_clips_are_sorted_by_split():
     sheet, excluded = build_sheet(listing, labels, reasons, by_split=False)
     assert excluded.empty
     assert list(zip(sheet["clip_id"], sheet["split"])) == [("z", "train"), ("x", "test"), ("y", "predict")]
+
+
+def test_a_table_leaves_a_file_without_labels_out_of_the_dataset_with_no_split():
+    listing = Listing([Clip("z", "", "r/z.wav"), Clip("w", "", "r/w.wav")], [])
+    labels, reasons = labels_frame([("z", "train", "t.csv", 1)])
+    sheet, excluded = build_sheet(listing, labels, reasons, by_split=False)
+    assert list(sheet["clip_id"]) == ["z"]
+    assert excluded.to_dict("records") == [
+        {"clip_id": "w", "split": "", "shard": "", "path": "r/w.wav", "stage": "sheet", "reason": "no labels: no label file of the dataset lists it"}
+    ]
+
+
+def test_labels_without_any_file_found_are_all_left_out():
+    labels, reasons = labels_frame([("a", "train", "tr.pkl", 0.1)])
+    sheet, excluded = build_sheet(Listing([], []), labels, reasons, by_split=True)
+    assert sheet.empty and list(sheet.columns) == ["clip_id", "split", "path", "score"]
+    assert excluded[["clip_id", "split", "reason"]].values.tolist() == [["a", "train", "no file: labelled in tr.pkl but no clip file was found"]]

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from impressions import TRAITS
-from impressions.io.cache import write_cache
+from impressions.io.cache import CacheReader, write_cache
 from impressions.models import registry
 from impressions.models.inputs import ClipSource, clip_predictions
 from impressions.models.streams import dataset, signature
@@ -62,9 +62,13 @@ def test_dataset_batches_share_the_clip_target_and_shuffle_is_seeded(tmp_path):
     targets = source.targets()
     plain = list(dataset(source, targets=targets, batch_size=4, shuffle=False, seed=0).as_numpy_iterator())
     assert sum(len(x) for x, _ in plain) == rows["n_real"].sum()
-    first_clip = rows.iloc[0]
-    np.testing.assert_allclose(plain[0][1][0], targets[0])
-    assert plain[0][0].shape[1:] == (96, 64) and first_clip["n_real"] >= 1
+    patches = []  # each clip's real patches as the cache holds them, in manifest order
+    for row in rows.itertuples():
+        with CacheReader(caches["spectrogram"][row.shard]) as cache:
+            patches.append(cache.get("clip_spectrogram", row.clip_id)[: row.n_real])
+    np.testing.assert_array_equal(np.concatenate([x for x, _ in plain]), np.concatenate(patches))
+    repeated = np.repeat(targets, [len(p) for p in patches], axis=0)  # a clip's target on each of its instances
+    np.testing.assert_allclose(np.concatenate([y for _, y in plain]), repeated, rtol=1e-6)
 
     def epoch(seed):
         return np.concatenate([y for _, y in dataset(source, targets=targets, batch_size=4, shuffle=True, seed=seed).as_numpy_iterator()])

@@ -63,6 +63,21 @@ def test_summary_table_has_every_model_and_yardstick_on_every_split(metrics):
     assert row["openness_r2"] == metrics["knn"]["splits"]["val"]["model"]["openness"]["r2"] and row["n_clips"] == 8
 
 
+def test_summary_tsv_has_the_columns_it_promises_and_no_ceiling_rows_without_a_ceiling(metrics):
+    table = summary_table(metrics)
+    scores = [f"{t}_1mae" for t in (*TRAITS, "mean")] + [f"{t}_r2" for t in (*TRAITS, "mean")]
+    assert list(table.columns) == ["split", "model", "n_clips", *scores, "mean_mae", "mean_pred_std", "mean_label_std"]
+    row = table[(table["split"] == "test") & (table["model"] == "fusion")].iloc[0]
+    mean = metrics["fusion"]["splits"]["test"]["model"]["mean"]
+    assert (row["mean_mae"], row["mean_pred_std"], row["mean_label_std"]) == (mean["mae"], mean["pred_std"], mean["label_std"])
+    for result in metrics.values():
+        for split in SPLITS:
+            del result["splits"][split]["ceiling"]
+    without = summary_table(metrics)
+    assert len(without) == len(SPLITS) * (len(metrics) + 1) and "noise ceiling (ground truth)" not in set(without["model"])
+    assert "noise ceiling (ground truth)" not in comparison(metrics).index
+
+
 LOCALISATION = {
     "model": "summary_cam_cnn",
     "hidden_band": {"trait": "neuroticism", "low_hz": 1800.0, "high_hz": 2600.0, "start_s": 1.0, "end_s": 4.0},
@@ -168,7 +183,7 @@ def test_time_table_sums_each_rules_jobs_and_the_page_ends_with_it(metrics):
         ]
     )
     table = time_table(jobs)
-    assert list(table.index) == ["train", "wav", "all"]
+    assert list(table.index) == ["train", "wav", "all"] and table.index.name == "rule"
     assert table.loc["wav", "jobs"] == 2 and table.loc["wav", "seconds"] == 5.0 and table.loc["wav", "share (%)"] == 25.0
     assert table.loc["wav", "longest job"] == "001" and table.loc["wav", "its seconds"] == 3.0 and table.loc["wav", "peak memory (MB)"] == 120.0
     assert list(table.loc["all"]) == [3, 20.0, 100.0, "train fusion", 15.0, 900.0]
@@ -191,7 +206,7 @@ def test_page_without_figures_keeps_text_and_tables(metrics):
 # --- classification ---------------------------------------------------------------------------
 
 from impressions.models.task import Task  # noqa: E402
-from impressions.report.summary import class_f1_table  # noqa: E402
+from impressions.report.summary import class_comparison, class_f1_table  # noqa: E402
 
 EMOTION = Task("classification", ("emotion",), ("neutral", "happy", "sad"), "macro_f1", "balanced")
 TRUTH = ["neutral"] * 4 + ["happy"] * 2 + ["sad"] * 2
@@ -285,3 +300,7 @@ def test_classification_page_shows_the_class_tables_and_embeds_the_confusion_mat
         (tmp_path / relpath).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / relpath).write_bytes(PNG)
     assert to_html(page, tmp_path).count("src='data:image/png;base64,") == len(images) == 2 + 2 + 2 + 3 + 1
+
+
+def test_the_classification_tables_are_indexed_by_model(class_metrics):
+    assert class_f1_table(class_metrics).index.name == "model" and class_comparison(class_metrics).index.name == "model"

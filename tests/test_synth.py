@@ -122,7 +122,9 @@ def test_streams_codecs_and_durations_follow_the_plan(dataset, clips):
             assert "audio" not in streams
 
 
-def test_annotations_are_real_chalearn_pickles(dataset, clips):
+def test_annotations_are_chalearn_tables_in_protocol_2_pickles(dataset, clips):
+    """Python 3's protocol 2 (unicode strings, unlike ChaLearn's Python 2 byte strings: those are
+    tested on `planted.py2_pickle` bytes in tests/test_planted.py and tests/test_kinds.py)."""
     root, _ = dataset
     for split, name in synth.ANNOTATION_FILES.items():
         with open(root / name, "rb") as f:
