@@ -102,8 +102,11 @@ def test_mfcc_length_is_the_train_mean_frame_count(run):
     assert length["frames"] == 188 and length["from_split"] == "train"  # 6 s clips: 1 + 96000 // 512
 
 
-TRAINED = ["vggish_head", "clip_cnn", "clip_cam_cnn", "summary_cnn", "summary_cam_cnn", "rawwav_cam_cnn", "fusion", "knn", "egemaps_linear"]
-SKLEARN_MODELS = {"knn", "egemaps_linear"}
+TRAINED = [
+    *("vggish_head", "clip_cnn", "clip_cam_cnn", "summary_cnn", "summary_cam_cnn", "rawwav_cam_cnn", "fusion"),
+    *("knn", "egemaps_linear", "video_linear", "audiovisual_linear"),
+]
+SKLEARN_MODELS = {"knn", "egemaps_linear", "video_linear", "audiovisual_linear"}
 MODELS = [*TRAINED, "ensemble"]
 KERAS = [m for m in TRAINED if m not in SKLEARN_MODELS]
 

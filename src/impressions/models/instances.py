@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from impressions.features.frame_functionals import frame_functionals
 from impressions.io.cache import CacheReader
 
 Readers = dict[str, CacheReader]
@@ -62,6 +63,23 @@ def text_vector(readers: Readers, clip_id: str, settings: dict) -> list:
 def egemaps_functionals(readers: Readers, clip_id: str, settings: dict) -> list:
     """The clip's 88 eGeMAPS functionals (88,), columns as the cache's params name them."""
     return [readers["egemaps"].get("functionals", clip_id)[0]]
+
+
+def video_functionals(readers: Readers, clip_id: str, settings: dict) -> list:
+    """The colour and motion functionals of the clip's frames (`frame_functionals.NAMES`)."""
+    return [frame_functionals(readers["frames"].get("frames", clip_id))]
+
+
+def audiovisual_functionals(readers: Readers, clip_id: str, settings: dict) -> list:
+    """The clip's eGeMAPS functionals, then its frames' colour and motion functionals (88 + 18,)."""
+    (audio,), (video,) = egemaps_functionals(readers, clip_id, settings), video_functionals(readers, clip_id, settings)
+    return [np.concatenate([audio, video]).astype(np.float32)]
+
+
+def audiovisual_functionals_and_text(readers: Readers, clip_id: str, settings: dict) -> list:
+    """`audiovisual_functionals`, then the clip's TF-IDF vector: one row for an early-fusion linear model."""
+    (functionals,), (text,) = audiovisual_functionals(readers, clip_id, settings), text_vector(readers, clip_id, settings)
+    return [np.concatenate([functionals, text]).astype(np.float32)]
 
 
 def mfcc_frames_and_text(readers: Readers, clip_id: str, settings: dict) -> list:

@@ -63,8 +63,11 @@ MODELS: dict[str, ModelSpec] = {
             input_settings=("audio_input", "mfcc_length"),
         ),
         ModelSpec("knn", "sklearn", "knn.knn", ("vggish",), instances.windows, exclusion_reason="no VGGish embedding"),
-        ModelSpec("egemaps_linear", "sklearn", "egemaps.egemaps_linear", ("egemaps",), instances.egemaps_functionals),
+        ModelSpec("egemaps_linear", "sklearn", "linear.functionals_linear", ("egemaps",), instances.egemaps_functionals),
+        ModelSpec("video_linear", "sklearn", "linear.functionals_linear", ("frames",), instances.video_functionals),
+        ModelSpec("audiovisual_linear", "sklearn", "linear.functionals_linear", ("egemaps", "frames"), instances.audiovisual_functionals),
         ModelSpec("text_linear", "sklearn", "text.text_linear", ("text",), instances.text_vector, exclusion_reason="no text"),
+        ModelSpec("audiovisual_text_linear", "sklearn", "linear.functionals_linear", ("egemaps", "frames", "text"), instances.audiovisual_functionals_and_text),
         ModelSpec("ensemble", STACK, "ensemble.combiner", (), instances.no_instances),
     )
 }
