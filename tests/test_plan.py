@@ -66,3 +66,28 @@ def test_the_default_run_builds_both_embedded_datasets_each_in_its_folder(tmp_pa
 def test_a_bad_datasets_entry_is_refused_before_any_job(tmp_path, datasets, message):
     result = dry_run(tmp_path, {"datasets": datasets})
     assert result.returncode != 0 and message in result.stdout + result.stderr
+
+
+def embedded_plans(config: dict) -> dict:
+    """The DatasetPlan of each dataset of `config`, validated against the schema as rules/common.smk does."""
+    from snakemake.utils import validate
+
+    from impressions.data.plan import DatasetPlan
+
+    validate(config, schema=str(REPO / "schemas" / "config.schema.yaml"), set_default=True)
+    plans = {}
+    for entry in dataset_configs(config):
+        validate(entry, schema=str(REPO / "schemas" / "config.schema.yaml"), set_default=True)
+        plans[entry["dataset"]["name"]] = DatasetPlan(entry)
+    return plans
+
+
+def test_a_generator_gets_its_own_settings_only_so_another_kinds_do_not_rerun_it():
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    before = {name: plan.synthetic_params() for name, plan in embedded_plans(config).items()}
+    config["synthetic"]["meld"]["n_dialogues"]["test"] += 1
+    after = {name: plan.synthetic_params() for name, plan in embedded_plans(config).items()}
+    assert after["synthetic_fi"] == before["synthetic_fi"]
+    assert sorted(after["synthetic_fi"]) == sorted(("seed", "n_clips", "duration_s", "n_short", "n_silent", "width", "height", "fps", "signal_r2"))
+    assert after["synthetic_meld"]["n_dialogues"]["test"] == before["synthetic_meld"]["n_dialogues"]["test"] + 1
+    assert sorted(after["synthetic_meld"]) == ["fps", "height", "n_dialogues", "seed", "width"]

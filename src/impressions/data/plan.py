@@ -11,6 +11,7 @@ from impressions.data import kinds
 from impressions.io.errors import InputError
 from impressions.models import registry, task
 from impressions.models.entry import STACK
+from impressions.models.modalities import modalities
 
 
 def merged(base: dict, overrides: dict) -> dict:
@@ -71,6 +72,8 @@ class DatasetPlan:
         self.stack_models = [spec.name for spec in self.enabled if spec.framework == STACK]
         self.members = {name: registry.spec(name).members(config["models"].get(name, {}), self.enabled) for name in self.stack_models}
         """Each stack model -> the models it combines."""
+        self.modalities = {name: modalities(name, self.members.get(name)) for name in self.models}
+        """Each model -> the modalities it uses (audio, video, text), a stack's from its members."""
         self.cams = [spec.name for spec in self.enabled if spec.cam is not None]
         self._check_models()
 
@@ -83,9 +86,11 @@ class DatasetPlan:
         return {**section, **generated, "table": {**section["table"], **generated.get("table", {})}}
 
     def synthetic_params(self) -> dict:
-        """The generator's settings: `synthetic` (First Impressions) or its kind's sub-section, with the seed."""
+        """The generator's settings (its `PARAM_KEYS` only, so that another kind's sub-section does not
+        rerun it): from `synthetic` (First Impressions) or its kind's sub-section, with the seed."""
         section = self.config["synthetic"]
-        return section if self.kind == "chalearn" else {"seed": section["seed"], **section[self.kind]}
+        given = section if self.kind == "chalearn" else {"seed": section["seed"], **section[self.kind]}
+        return {key: given[key] for key in self.generator.PARAM_KEYS}
 
     def synthetic_outputs(self) -> list[str]:
         """Every file the synthetic generator writes; ground_truth.json (first) marks its folder."""
