@@ -69,7 +69,7 @@ def task_params(wildcards):
 
 
 def dataset_models(attribute="models"):
-    """A param: the names of the dataset's models (or keras_models, cams)."""
+    """A param: the names of the dataset's models (or keras_models, cams; modalities: model -> its modalities)."""
 
     def names(wildcards):
         return getattr(dataset(wildcards), attribute)
@@ -288,8 +288,13 @@ def metrics_of_all_models(wildcards):
     return expand("results/{dataset}/models/{model}/metrics.json", dataset=wildcards.dataset, model=dataset(wildcards).models)
 
 
-def predictions_of_all_models(wildcards):
-    return expand("results/{dataset}/models/{model}/predictions_predict.csv", dataset=wildcards.dataset, model=dataset(wildcards).models)
+def predictions_of_all_models(split):
+    """An input function: every model's predictions of `split`, in the dataset's model order."""
+
+    def paths(wildcards):
+        return expand("results/{dataset}/models/{model}/predictions_{split}.csv", dataset=wildcards.dataset, model=dataset(wildcards).models, split=split)
+
+    return paths
 
 
 def ground_truth(wildcards):

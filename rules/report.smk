@@ -124,6 +124,7 @@ rule summary:
         excluded="results/{dataset}/excluded.tsv",
         embeddings=first_shard("results/{dataset}/features/vggish/{shard}.h5"),
         metrics=metrics_of_all_models,
+        predictions=predictions_of_all_models("test"),
         localisation=cam_files("localisation.json"),
         ground_truth=ground_truth,
         benchmarks=benchmarks,
@@ -155,5 +156,7 @@ rule summary:
         keras_models=dataset_models("keras_models"),
         outputs=task_outputs,
         task=task_params,
+        modalities=dataset_models("modalities"),
+        resampling=setting("evaluate"),
     script:
         "../scripts/summary.py"

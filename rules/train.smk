@@ -98,7 +98,7 @@ rule evaluate:
 
 rule submission:
     input:
-        predictions=predictions_of_all_models,
+        predictions=predictions_of_all_models("predict"),
         metrics=metrics_of_all_models,
         sheet="results/{dataset}/clips.tsv",
         code=code("submission.py"),

@@ -9,6 +9,9 @@ import pandas as pd
 from impressions.data.clips import read_manifest
 from impressions.io.atomic import write_text, write_tsv
 from impressions.io.runlog import rule_log
+from impressions.models.metrics import read_predictions
+from impressions.models.modalities import fusion_against_single
+from impressions.models.task import Task
 from impressions.report import summary
 
 
@@ -38,6 +41,9 @@ with rule_log(snakemake) as log:  # noqa: F821
     timings = pd.DataFrame(
         [{"rule": Path(path).parent.name, "job": Path(path).stem, **pd.read_csv(path, sep="\t").iloc[0]} for path in snakemake.input.benchmarks]
     )
+    task = Task.from_params(snakemake.params.task)
+    predictions = {model: read_predictions(path, task) for model, path in zip(snakemake.params.models, snakemake.input.predictions)}
+    fusion = fusion_against_single(task, predictions, snakemake.params.modalities, snakemake.params.resampling)
     page = summary.blocks(
         dataset=snakemake.wildcards.dataset,
         manifest=read_manifest(snakemake.input.manifest),
@@ -48,6 +54,7 @@ with rule_log(snakemake) as log:  # noqa: F821
         figures=figures,
         keras_models=snakemake.params.keras_models,
         timings=timings,
+        fusion=fusion,
     )
     write_tsv(snakemake.output.table, summary.summary_table(metrics))
     markdown = summary.to_markdown(page)

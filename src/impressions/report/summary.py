@@ -20,6 +20,7 @@ from impressions import SPLITS, TRAITS
 from impressions.models.metrics import headline
 from impressions.models.registry import MODELS
 from impressions.models.task import FIRST_IMPRESSIONS, Task
+from impressions.report.fusion import fusion_table, verdicts
 
 YARDSTICKS = {"baseline": "train-mean baseline", "ceiling": "noise ceiling (ground truth)"}
 CLASS_YARDSTICKS = {"majority": "majority class (train)", "prior": "class-prior guess (train frequencies)", "bayes": "Bayes classifier (ground truth)"}
@@ -289,6 +290,7 @@ def blocks(
     figures: dict,
     keras_models: list[str],
     timings: pd.DataFrame | None = None,
+    fusion: pd.DataFrame | None = None,
 ) -> list[Block]:
     """The page, top to bottom: warnings, clips, the comparison (classification: and F1 per class),
     the CAMs (profiles and one gallery per model: the hidden cue's trait, else the best-predicted
@@ -304,6 +306,8 @@ def blocks(
         the confusion matrices), ``models`` (optional: the figures of all models, the per-class
         F1), ``cam_profiles`` (CAM model -> path) and ``cam_galleries`` (CAM model -> trait or
         class -> path): paths relative to the page
+    fusion : each fusion model against each single-modality model on the test split
+        (`impressions.models.modalities.fusion_against_single`); nothing shown when None or empty
 
     The task (regression or classification) is read from the metrics (`task_of`).
     """
@@ -357,6 +361,18 @@ def blocks(
         means = pd.DataFrame({s: {name: result["splits"][s]["model"]["mean"]["one_minus_mae"] for name, result in metrics.items()} for s in SPLITS})
         means.index.name = "model"
         page += [("h2", "Mean 1-MAE per split"), ("table", _formatted(means, 4)), ("p", "A model far better on train than on val and test has overfitted.")]
+    if fusion is not None and len(fusion):
+        metric = CLASS_METRICS[task.metric] if task.classification else "mean 1-MAE"
+        page += [
+            ("h2", "Test split: fusion against each single modality"),
+            ("table", _formatted(fusion_table(fusion), 4)),
+            (
+                "p",
+                f"Each cell is the fusion model's {metric} minus the single-modality model's, on the test clips both "
+                "predicted, with its paired bootstrap interval (both scored on the same resamples, as above); * marks an "
+                "interval wholly above 0. " + " ".join(verdicts(fusion)),
+            ),
+        ]
     noun = "class" if task.classification else "trait"
     if localisations:
         page.append(("h2", f"Class activation maps: where the {'classes' if task.classification else 'traits'} were heard"))
