@@ -29,7 +29,9 @@ rule cam:
         "results/{dataset}/benchmarks/cam/{cam_model}.tsv"
     conda:
         "../envs/tensorflow.yaml"
-    threads: 2
+    # One thread: a few dozen clips' maps and their figures, which run beside a training job instead
+    # of waiting for two free cores (on 2 cores the three CAM jobs otherwise ran one after another).
+    threads: 1
     params:
         settings=model_params,
         entry=model_entry,

@@ -33,6 +33,9 @@ rule embed:
     conda:
         "../envs/tensorflow.yaml"
     threads: 2
+    # First when its log-mel is ready: the VGGish models, KNN and the ensemble wait for every shard's
+    # embeddings, and the scheduler otherwise left the last shard's until the CAM jobs were done.
+    priority: 1
     params:
         vggish=setting("vggish"),
     script:
