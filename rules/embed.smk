@@ -32,9 +32,9 @@ rule embed:
         "results/{dataset}/benchmarks/embed/{shard}.tsv"
     conda:
         "../envs/tensorflow.yaml"
-    threads: 2
-    # First when its log-mel is ready: the VGGish models, KNN and the ensemble wait for every shard's
-    # embeddings, and the scheduler otherwise left the last shard's until the CAM jobs were done.
+    # One thread, and first when its log-mel is ready: the VGGish models, KNN and the ensemble wait
+    # for every shard's embeddings, and on 2 cores a two-thread job waited until no training job ran.
+    threads: 1
     priority: 1
     params:
         vggish=setting("vggish"),
