@@ -1,3 +1,5 @@
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -74,3 +76,24 @@ def test_decode_wav_downmixes_by_averaging_channels_like_the_vggish_reference(tm
     mono, rate = read_wav(tmp_path / "mono.wav")
     assert rate == 16000
     assert np.abs(mono[1000:-1000]).max() == pytest.approx(0.25, abs=0.005)  # (L + R) / 2, as np.mean(axis=1)
+
+
+def every_frame(path, *, height: int, width: int) -> np.ndarray:
+    """Every frame of a clip decoded in order by a plain ffmpeg run, scaled as the frames stage scales."""
+    command = ["ffmpeg", "-v", "error", "-i", str(path), "-vf", f"scale={width}:{height}:flags=bicubic", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:"]
+    raw = subprocess.run(command, capture_output=True, check=True).stdout
+    return np.frombuffer(raw, np.uint8).reshape(-1, height, width, 3)
+
+
+def test_sample_frames_takes_the_first_frame_at_or_after_each_slice_centre_and_the_last_for_a_centre_past_the_end(tmp_path):
+    """A 4.1 s clip at 10 fps: the centres of 6 slices (0.342 s, 1.025 s, ...) fall between frames, and
+    each takes the frame at or after it (index ceil(10 t)); told the clip lasts 4.5 s (a container can
+    outlast its video), the last centre (4.125 s) is past the last frame (4.0 s) and takes that frame."""
+    clip = tmp_path / "ten_fps.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10:duration=4.1", "-pix_fmt", "yuv420p", str(clip)], check=True)
+    decoded = every_frame(clip, height=24, width=32)
+    assert len(decoded) == 41
+    frames = sample_frames(clip, duration_s=4.1, count=6, height=24, width=32, fps=10.0)
+    np.testing.assert_array_equal(frames, decoded[[4, 11, 18, 24, 31, 38]])
+    longer = sample_frames(clip, duration_s=4.5, count=6, height=24, width=32, fps=10.0)
+    np.testing.assert_array_equal(longer, decoded[[4, 12, 19, 27, 34, 40]])  # centres 0.375, 1.125, ..., 3.375, 4.125

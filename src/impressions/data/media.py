@@ -169,20 +169,42 @@ def sample_frames(path: str | os.PathLike, *, duration_s: float, count: int = 6,
     """Take `count` frames spread evenly over a clip, resized to height x width.
 
     Frames are taken at the centres of `count` equal slices of the clip, each with an exact seek,
-    so the choice does not depend on the clip's frame rate. A centre past the last frame's time
-    (a container can outlast its video by a fraction of a frame) takes the last frame: with the
-    clip's `fps`, the seek steps back one frame at a time, up to three.
+    so the choice does not depend on the clip's frame rate: all in one ffmpeg run (one input per
+    seek, a frame of each, joined), since starting ffmpeg cost more than decoding. A centre past
+    the last frame's time (a container can outlast its video by a fraction of a frame) takes the
+    last frame: such a clip (one run gives fewer frames) is read a frame at a time, and with the
+    clip's `fps` the seek steps back one frame at a time, up to three. Either way a frame is the
+    same pixels.
 
     Returns
     -------
     np.ndarray [shape=(count, height, width, 3), dtype=uint8]
         RGB frames.
     """
+    centres = [(i + 0.5) * duration_s / count for i in range(count)]
+    frames = _frames_at(path, centres, height=height, width=width)
+    if frames is not None:
+        return frames
     frames = np.empty((count, height, width, 3), dtype=np.uint8)
-    for i in range(count):
-        at = (i + 0.5) * duration_s / count
+    for i, at in enumerate(centres):
         frames[i] = _frame_at(path, at, height=height, width=width, fps=fps)
     return frames
+
+
+def _frames_at(path: str | os.PathLike, centres: list[float], *, height: int, width: int) -> np.ndarray | None:
+    """The frame at each of `centres` in one ffmpeg run; None when it gives fewer frames or fails."""
+    frames = [
+        ffmpeg.input(str(path), ss=f"{at:.3f}", threads=1).video.trim(end_frame=1).filter("scale", width, height, flags="bicubic").filter("format", "rgb24")
+        for at in centres
+    ]
+    joined = ffmpeg.concat(*frames, v=1, a=0).output("pipe:", format="rawvideo", pix_fmt="rgb24", fps_mode="passthrough")
+    try:
+        raw, _ = joined.run(capture_stdout=True, quiet=True)
+    except ffmpeg.Error:
+        return None
+    if len(raw) != len(centres) * height * width * 3:
+        return None
+    return np.frombuffer(raw, dtype=np.uint8).reshape(len(centres), height, width, 3)
 
 
 def _frame_at(path: str | os.PathLike, at: float, *, height: int, width: int, fps: float) -> np.ndarray:
