@@ -115,8 +115,8 @@ def test_each_fusion_model_meets_each_single_modality_model():
         "stack": ["audio", "video", "text"],
     }
     table = comparison_of(predictions, true, used)
-    assert list(zip(table["fusion"], table["single"])) == [(f, s) for f in ("fused", "stack") for s in ("audio_model", "video_model", "text_model")]
-    assert set(table["fusion_modalities"]) == {"audio+video+text"} and list(table["single_modality"][:3]) == ["audio", "video", "text"]
+    assert list(zip(table["multimodal"], table["single"])) == [(f, s) for f in ("fused", "stack") for s in ("audio_model", "video_model", "text_model")]
+    assert set(table["multimodal_modalities"]) == {"audio+video+text"} and list(table["single_modality"][:3]) == ["audio", "video", "text"]
     assert (table["clips"] == 60).all() and table["better"].all() and (table["low"] < table["difference"]).all() and (table["difference"] < table["high"]).all()
     row = table.iloc[1]
     expected = f1_score(true, predictions["fused"], average="weighted") - f1_score(true, predictions["video_model"], average="weighted")
@@ -132,8 +132,8 @@ def test_no_comparison_without_two_modalities_or_a_single_modality_model():
 def test_the_table_and_the_verdicts_say_the_margins_and_which_model_was_closest():
     comparison = pd.DataFrame(
         {
-            "fusion": ["fused", "fused", "stack", "stack"],
-            "fusion_modalities": ["audio+video"] * 4,
+            "multimodal": ["fused", "fused", "stack", "stack"],
+            "multimodal_modalities": ["audio+video"] * 4,
             "single": ["egemaps_linear", "video_linear"] * 2,
             "single_modality": ["audio", "video"] * 2,
             "clips": [30] * 4,

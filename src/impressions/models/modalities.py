@@ -79,7 +79,7 @@ def fusion_against_single(task: Task, predictions: dict[str, pd.DataFrame], used
     Returns
     -------
     pd.DataFrame, a row per (fusion model, single-modality model) pair, fusion models and single
-    ones each in the order of `predictions`: ``fusion``, ``fusion_modalities``, ``single``,
+    ones each in the order of `predictions`: ``multimodal``, ``multimodal_modalities``, ``single``,
     ``single_modality``, ``clips``, ``difference`` (fusion minus single, headline metric),
     ``low``, ``high`` (its paired interval) and ``better`` (the whole interval above 0). Empty
     when the models use a single modality between them, or none is single-modality.
@@ -94,8 +94,8 @@ def fusion_against_single(task: Task, predictions: dict[str, pd.DataFrame], used
             low, high = bootstrap.interval(resampled, settings["level"])
             rows.append(
                 {
-                    "fusion": fusion,
-                    "fusion_modalities": label(used[fusion]),
+                    "multimodal": fusion,
+                    "multimodal_modalities": label(used[fusion]),
                     "single": single,
                     "single_modality": used[single][0],
                     "clips": clips,
@@ -105,5 +105,5 @@ def fusion_against_single(task: Task, predictions: dict[str, pd.DataFrame], used
                     "better": low > 0,
                 }
             )
-    columns = ["fusion", "fusion_modalities", "single", "single_modality", "clips", "difference", "low", "high", "better"]
+    columns = ["multimodal", "multimodal_modalities", "single", "single_modality", "clips", "difference", "low", "high", "better"]
     return pd.DataFrame(rows, columns=columns)

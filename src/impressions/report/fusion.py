@@ -16,7 +16,7 @@ def fusion_table(comparison: pd.DataFrame) -> pd.DataFrame:
 
     cells = comparison.assign(
         row=[f"{r.single} ({r.single_modality})" for r in comparison.itertuples()],
-        column=[f"{r.fusion} ({r.fusion_modalities})" for r in comparison.itertuples()],
+        column=[f"{r.multimodal} ({r.multimodal_modalities})" for r in comparison.itertuples()],
         cell=[cell(r) for r in comparison.itertuples()],
     )
     table = cells.pivot(index="row", columns="column", values="cell")
@@ -29,7 +29,7 @@ def verdicts(comparison: pd.DataFrame) -> list[str]:
     """One sentence per fusion model: whether it beats every single-modality model (by its point
     estimate; and significantly), its smallest margin and over which model."""
     sentences = []
-    for fusion, rows in comparison.groupby("fusion", sort=False):
+    for fusion, rows in comparison.groupby("multimodal", sort=False):
         closest = rows.loc[rows["difference"].idxmin()]
         margin = f"its smallest margin is {closest.difference:+.4f} [{closest.low:+.4f}, {closest.high:+.4f}], over {closest.single}"
         if (rows["difference"] > 0).all():
