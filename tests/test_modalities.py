@@ -123,10 +123,17 @@ def test_each_fusion_model_meets_each_single_modality_model():
     assert row["difference"] == pytest.approx(expected, abs=1e-12)
 
 
-def test_no_comparison_without_two_modalities_or_a_single_modality_model():
+def test_no_comparison_without_two_modalities_a_single_modality_model_or_test_clips():
     true = np.array(["joy", "anger", "neutral", "joy"])
     assert comparison_of({"a": true, "b": true}, true, {"a": ["audio"], "b": ["audio"]}).empty
     assert comparison_of({"a": true, "b": true}, true, {"a": ["audio", "video"], "b": ["audio", "video"]}).empty
+    empty = class_table([], [], [])
+    used = {"a": ["audio"], "b": ["audio", "video"]}
+    assert fusion_against_single(EMOTION, {"a": empty, "b": empty}, used, SETTINGS).empty
+    apart = {"a": class_table(["x"], ["joy"], ["joy"]), "b": class_table(["x"], ["joy"], ["joy"]), "c": class_table(["y"], ["joy"], ["anger"])}
+    table = fusion_against_single(EMOTION, apart, {**used, "c": ["video"]}, SETTINGS)
+    assert list(zip(table["multimodal"], table["single"])) == [("b", "a")]  # b shares no clip with c
+    assert list(table.columns)[:2] == ["multimodal", "multimodal_modalities"]
 
 
 def test_the_table_and_the_verdicts_say_the_margins_and_which_model_was_closest():

@@ -82,7 +82,8 @@ def fusion_against_single(task: Task, predictions: dict[str, pd.DataFrame], used
     ones each in the order of `predictions`: ``multimodal``, ``multimodal_modalities``, ``single``,
     ``single_modality``, ``clips``, ``difference`` (fusion minus single, headline metric),
     ``low``, ``high`` (its paired interval) and ``better`` (the whole interval above 0). Empty
-    when the models use a single modality between them, or none is single-modality.
+    when the models use a single modality between them, none is single-modality, or the test
+    split has no clips; a pair without a clip in common is left out.
     """
     every = [modality for modality in ORDER if any(modality in names for names in used.values())]
     fusions = [name for name in predictions if len(every) > 1 and used[name] == every]
@@ -90,6 +91,8 @@ def fusion_against_single(task: Task, predictions: dict[str, pd.DataFrame], used
     rows = []
     for fusion in fusions:
         for single in singles:
+            if not set(predictions[fusion]["clip_id"]) & set(predictions[single]["clip_id"]):
+                continue  # a test split without clips, or two models without a clip in common: nothing to compare
             clips, difference, resampled = paired_scores(task, predictions[fusion], predictions[single], settings)
             low, high = bootstrap.interval(resampled, settings["level"])
             rows.append(
