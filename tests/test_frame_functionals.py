@@ -80,6 +80,14 @@ def test_hue_is_a_circular_mean_weighted_by_saturation():
     assert hue_cos == pytest.approx(expected, abs=1e-5)
 
 
+def test_a_frame_with_a_single_faintly_coloured_pixel_has_that_pixels_hue_at_full_length():
+    """The weights are normalised by their sum however small it is: one pixel of saturation 2/130 on
+    gray is a red frame (hue 0 degrees: (1, 0)), not a dimmed one."""
+    frame = uniform((128, 128, 128), height=3, width=3)
+    frame[0, 1, 1] = (130, 128, 128)
+    np.testing.assert_allclose(frame_descriptors(frame)[0, :2], [1.0, 0.0], rtol=0, atol=1e-6)
+
+
 def test_motion_is_the_mean_absolute_luma_change_between_consecutive_frames():
     """A white 3 x 3 square on black moves 2 pixels right, then stays: 2 columns of 3 pixels appear
     and 2 disappear, 12 of 10 x 10 pixels change by the white's luma (1.0), then none."""
@@ -87,6 +95,7 @@ def test_motion_is_the_mean_absolute_luma_change_between_consecutive_frames():
     frames[0, 2:5, 2:5] = 255
     frames[1:, 2:5, 4:7] = 255
     np.testing.assert_allclose(motion_energy(frames), [12 / 100, 0.0], rtol=0, atol=1e-6)
+    assert motion_energy(frames).dtype == np.float32
     red = np.zeros((2, 1, 1, 3), np.uint8)
     red[1, 0, 0, 0] = 255
     np.testing.assert_allclose(motion_energy(red), [0.299], rtol=0, atol=1e-6)  # ITU-R BT.601 weight of red

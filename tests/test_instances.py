@@ -11,7 +11,7 @@ import pytest
 from impressions import TRAITS
 from impressions.io.cache import CacheReader, write_cache
 from impressions.models import instances
-from impressions.models.inputs import PREDICT, read_sources, write_predictions
+from impressions.models.inputs import PREDICT, ClipSource, _nbytes, clip_predictions, read_sources, stack, write_predictions
 from impressions.models.task import Task
 
 RNG = np.random.default_rng(0)
@@ -184,3 +184,109 @@ def test_write_predictions_of_a_classification_task_and_without_an_unlabelled_ou
     ]  # a tie: the first class
     assert test.to_dict("records") == [{"clip_id": "c", "emotion_true": "joy", "emotion_pred": "joy", "p_anger": 0.0, "p_joy": 1.0}]
     assert not (tmp_path / "predictions_predict.csv").exists()
+
+
+def test_an_unlabelled_clip_of_a_classification_task_is_predicted_not_rejected(tmp_path):
+    rows = pd.DataFrame({"clip_id": ["a", "b", "c", "u"], "split": ["train", "val", "test", PREDICT], "shard": "000", "emotion": ["joy", "anger", "nope", ""]})
+    write_cache(tmp_path / "000.h5", list(rows["clip_id"]), {"functionals": [np.full((1, 88), v, np.float32) for v in (0.0, 1.0, 2.0, 2.0)]}, {})
+    rows.to_csv(tmp_path / "manifest.tsv", sep="\t", index=False)
+    task = Task("classification", ("emotion",), ("anger", "joy"), metric="weighted_f1", class_weights="none")
+    sources = read_sources("egemaps_linear", tmp_path / "manifest.tsv", {"egemaps": [str(tmp_path / "000.h5")]}, {}, task)
+    assert list(sources[PREDICT].rows["clip_id"]) == ["u"] and sources[PREDICT].rejected.empty
+    rejected = sources["test"].rejected
+    assert list(rejected.columns) == ["clip_id", "split", "reason"] and list(rejected["clip_id"]) == ["c"]
+    assert rejected["reason"].iloc[0] == "emotion 'nope' is not one of the task's classes ['anger', 'joy']"
+    assert list(sources["test"].rows.columns) == list(rows.columns) and sources["test"].rows.empty  # no index column left behind
+    outputs = Outputs(tmp_path)
+    write_predictions(outputs, sources, lambda batch: np.hstack([1.0 - batch[:, :1] / 4.0, batch[:, :1] / 4.0]), sources["test"].excluded(), log=lambda _: None)
+    unlabelled = pd.read_csv(outputs.predict)
+    assert unlabelled.to_dict("records") == [{"clip_id": "u", "emotion_pred": "anger", "p_anger": 0.5, "p_joy": 0.5}]
+
+
+def test_a_clip_source_made_directly_checks_its_labels_and_counts_what_it_reads(tmp_path):
+    rows = pd.DataFrame({"clip_id": ["a", "b"], "split": "train", "shard": "000", "emotion": ["joy", "nope"]})
+    write_cache(tmp_path / "000.h5", ["a", "b"], {"functionals": [np.zeros((1, 88), np.float32)] * 2}, {})
+    task = Task("classification", ("emotion",), ("anger", "joy"), metric="weighted_f1", class_weights="none")
+    source = ClipSource("egemaps_linear", rows, {"egemaps": {"000": tmp_path / "000.h5"}}, {}, task)
+    assert list(source.rows["clip_id"]) == ["a"] and list(source.rejected["clip_id"]) == ["b"] and source.reads == 0
+    assert [len(instances) for _, instances in source.clips()] == [1] and source.reads == 1
+
+
+def rawwave_source(tmp_path, n_clips: int, *, memory_mb: float) -> ClipSource:
+    """Clips of one 256 KiB instance each (512 x 128 float32)."""
+    clips = [f"c{i}" for i in range(n_clips)]
+    write_cache(tmp_path / "000.h5", clips, {"rawwave_fft": [np.full((512, 128), i, np.float32) for i in range(n_clips)]}, {})
+    rows = pd.DataFrame({"clip_id": clips, "split": "train", "shard": "000", **{t: 0.5 for t in TRAITS}})
+    return ClipSource("rawwav_cam_cnn", rows, {"rawwave": {"000": tmp_path / "000.h5"}}, {}, memory_mb=memory_mb)
+
+
+def test_a_split_is_kept_in_memory_only_when_its_instances_fit_in_memory_mb_mebibytes(tmp_path):
+    fits, too_big = rawwave_source(tmp_path, 4, memory_mb=1.0), rawwave_source(tmp_path, 4, memory_mb=0.75)  # 4 x 256 KiB = 1 MiB
+    for source in (fits, too_big):
+        list(source.clips())
+    assert fits.kept is not None and too_big.kept is None
+
+
+def test_read_sources_passes_the_settings_and_the_memory_limit_to_every_split(tmp_path):
+    rows = pd.DataFrame({"clip_id": ["a", "u"], "split": ["train", PREDICT], "shard": "000", **{t: [0.5, np.nan] for t in TRAITS}})
+    embeddings = [np.arange(3 * 128, dtype=np.float32).reshape(3, 128), np.ones((3, 128), np.float32)]
+    write_cache(tmp_path / "000.h5", ["a", "u"], {"embeddings": embeddings}, {})
+    rows.to_csv(tmp_path / "manifest.tsv", sep="\t", index=False)
+    settings = {"seconds": 2, "pooling": "flatten"}
+    sources = read_sources("vggish_head", tmp_path / "manifest.tsv", {"vggish": [str(tmp_path / "000.h5")]}, settings, memory_mb=1e-6)
+    for split, expected in (("train", embeddings[0]), (PREDICT, embeddings[1])):
+        (instance,) = dict(sources[split].clips())[0]
+        np.testing.assert_array_equal(instance, expected[:2].reshape(-1))
+        assert sources[split].kept is None  # 1 KiB of instances: more than 1e-6 MB
+
+
+def test_stack_stacks_arrays_and_each_input_of_dict_instances(tmp_path):
+    one = {"mfcc": np.ones((2, 3), np.float32), "frames": np.zeros((4,), np.uint8)}
+    stacked = stack([one])
+    assert {key: value.shape for key, value in stacked.items()} == {"mfcc": (1, 2, 3), "frames": (1, 4)}
+    two = stack([one, {"mfcc": np.full((2, 3), 2.0, np.float32), "frames": np.ones((4,), np.uint8)}])
+    np.testing.assert_array_equal(two["mfcc"][:, 0, 0], [1.0, 2.0])
+    np.testing.assert_array_equal(stack([np.zeros(3), np.ones(3)]), [[0, 0, 0], [1, 1, 1]])
+    assert _nbytes(one) == 2 * 3 * 4 + 4 and _nbytes(np.zeros(5, np.float64)) == 40
+
+
+def test_clip_predictions_fill_batches_up_to_their_size_skip_clips_without_instances_and_average_each_clip(tmp_path):
+    """Clips of two instances each, the second without any: batches of 4 take two whole clips; a clip
+    is never split; the clips after an empty one are predicted; each clip is the mean of its own instances."""
+    clips = [f"c{i}" for i in range(7)]
+    patches = [np.full((2, 512, 128), i, np.float32) for i in range(7)]
+    write_cache(tmp_path / "000.h5", clips, {"rawwave_fft": [p[0] for p in patches]}, {})
+    rows = pd.DataFrame({"clip_id": clips, "split": "train", "shard": "000", **{t: 0.5 for t in TRAITS}})
+    source = ClipSource("rawwav_cam_cnn", rows, {"rawwave": {"000": tmp_path / "000.h5"}}, {})
+    source.kept = [[np.full(3, i, np.float32), np.full(3, i + 0.5, np.float32)] if i != 1 else [] for i in range(7)]
+    calls = []
+
+    def predict(batch):
+        calls.append(len(batch))
+        return np.repeat(batch[:, :1], 5, axis=1)
+
+    clip_ids, predicted = clip_predictions(source, predict, batch_size=4)
+    assert clip_ids == ["c0", "c2", "c3", "c4", "c5", "c6"] and calls == [4, 4, 4]
+    np.testing.assert_allclose(predicted[:, 0], [0.25, 2.25, 3.25, 4.25, 5.25, 6.25])
+    assert predicted.dtype == np.float32 and predicted.shape == (6, 5)
+    source.kept = [[np.full(3, i, np.float32)] for i in range(7)]
+    calls.clear()
+    clip_predictions(source, predict)
+    assert calls == [7]  # the default batch: 256 instances
+    source.kept = [[np.full(3, 0.0, np.float32)]] * 300
+    source.rows = pd.concat([rows] * 43, ignore_index=True).iloc[:300]
+    calls.clear()
+    clip_predictions(source, predict)
+    assert calls == [256, 44]
+    source.kept = [[] for _ in range(300)]
+    empty_ids, empty = clip_predictions(source, predict)
+    assert empty_ids == [] and empty.shape == (0, 5) and empty.dtype == np.float32
+
+
+def test_predictions_are_written_to_six_decimals(tmp_path):
+    sources = read_sources("egemaps_linear", manifest(tmp_path), {"egemaps": [str(tmp_path / "000.h5"), str(tmp_path / "001.h5")]}, {})
+    outputs = Outputs(tmp_path)
+    write_predictions(outputs, sources, lambda batch: np.full((len(batch), 5), 1 / 3), pd.DataFrame(columns=["clip_id", "split", "reason"]), log=lambda _: None)
+    for path in (*outputs.predictions, outputs.predict):
+        text = path.read_text()
+        assert "0.333333" in text and "0.3333333" not in text and text.startswith("clip_id,")
