@@ -194,8 +194,6 @@ def test_time_table_sums_each_rules_jobs_and_the_page_ends_with_it(metrics):
 
 
 def test_page_without_figures_keeps_text_and_tables(metrics):
-    from impressions.report.summary import without_figures
-
     page = blocks(**page_inputs(metrics, localisations={"summary_cam_cnn": LOCALISATION}))
     kept = without_figures(page)
     assert "<img" not in to_html(kept, "/nonexistent") and [b for b in kept if b[0] != "h2"] == [b for b in page if b[0] not in ("image", "h2")]
@@ -206,7 +204,7 @@ def test_page_without_figures_keeps_text_and_tables(metrics):
 # --- classification ---------------------------------------------------------------------------
 
 from impressions.models.task import Task  # noqa: E402
-from impressions.report.summary import class_comparison, class_f1_table  # noqa: E402
+from impressions.report.summary import class_comparison, class_f1_table, without_figures  # noqa: E402
 
 EMOTION = Task("classification", ("emotion",), ("neutral", "happy", "sad"), "macro_f1", "balanced")
 TRUTH = ["neutral"] * 4 + ["happy"] * 2 + ["sad"] * 2
@@ -304,3 +302,60 @@ def test_classification_page_shows_the_class_tables_and_embeds_the_confusion_mat
 
 def test_the_classification_tables_are_indexed_by_model(class_metrics):
     assert class_f1_table(class_metrics).index.name == "model" and class_comparison(class_metrics).index.name == "model"
+
+
+def cells(block) -> list[list[str]]:
+    """A table block as text: its header, then its rows."""
+    kind, table = block
+    assert kind == "table"
+    return [list(table.columns), *table.values.tolist()]
+
+
+SCORES = ("accuracy", "balanced_accuracy", "weighted_f1", "macro_f1")
+
+
+def test_the_classification_section_block_by_block(class_metrics):
+    """Every heading, table and sentence of the classification results, in order, with the counts,
+    scores and decimals read from the metrics (no bootstrap in these metrics: no intervals section)."""
+    page = blocks(**class_page_inputs(class_metrics))
+    start = page.index(("h2", "Clips per class (emotion)"))
+    section = page[start : start + 11]
+    assert [(kind, content if kind == "h2" else None) for kind, content in section] == [
+        ("h2", "Clips per class (emotion)"),
+        ("table", None),
+        ("h2", "Test split: every model against the yardsticks"),
+        ("table", None),
+        ("p", None),
+        ("h2", "Test split: F1 per class"),
+        ("table", None),
+        ("p", None),
+        ("h2", "Macro F1 per split"),
+        ("table", None),
+        ("p", None),
+    ]
+    assert cells(section[1]) == [["split", "neutral", "happy", "sad"], ["train", "0", "1", "1"], ["val", "0", "0", "0"], ["test", "0", "0", "1"]]
+    assert cells(section[3])[0] == ["model", "clips", "accuracy", "balanced accuracy", "weighted F1", "macro F1"]
+    assert cells(section[3])[1] == ["clip_cnn", "8", *(f"{class_metrics['clip_cnn']['splits']['test']['model'][k]:.4f}" for k in SCORES)]
+    assert section[4][1] == (
+        "Models are sorted by macro F1, the task's metric. Accuracy is the share of clips whose most probable class is the annotated "
+        "one; balanced accuracy the mean recall over the classes the split holds; weighted F1 the classes' F1 averaged with their "
+        "clip counts as weights, macro F1 their plain mean (a class with no clips and no predictions counts as 0). The majority "
+        "class predicts the training split's most frequent class (neutral) for every clip; the class-prior guess draws each "
+        "clip's class at random with the training split's class frequencies (scored in expectation, not by one draw); the Bayes "
+        "classifier (synthetic data only) knows the generator's hidden values: the best any model can do. `summary.tsv` has "
+        "every split and precision, recall and F1 per class."
+    )
+    knn_sad = class_metrics["knn"]["splits"]["test"]["model"]["per_class"]["sad"]["f1"]
+    assert cells(section[6])[0] == ["model", "neutral (n=4)", "happy (n=2)", "sad (n=2)"] and cells(section[6])[3][3] == f"{knn_sad:.3f}"
+    assert section[7][1] == (
+        "A class scored 0 is one the model never gets right; the confusion matrices (below, and in `models/<model>/metrics.json`) show what it is taken for."
+    )
+    expected = [[name, *(f"{class_metrics[name]['splits'][s]['model']['macro_f1']:.4f}" for s in SPLITS)] for name in class_metrics]
+    assert cells(section[9]) == [["model", *SPLITS], *expected]
+    assert section[10] == ("p", "A model far better on train than on val and test has overfitted.")
+
+
+def test_without_figures_drops_only_the_headings_left_without_a_block():
+    page = [("h2", "A"), ("image", ("a.png", "a")), ("h2", "B"), ("p", "b"), ("h2", "C"), ("table", "t"), ("h2", "D")]
+    assert without_figures(page) == [("h2", "B"), ("p", "b"), ("h2", "C"), ("table", "t")]
+    assert without_figures([("h2", "E"), ("p", "e")]) == [("h2", "E"), ("p", "e")]
