@@ -21,7 +21,10 @@ ARRAYS = {
     "rawwave": {"rawwave_fft": [RNG.normal(size=(20, 129)).astype(np.float32) for _ in CLIPS]},
     "egemaps": {"functionals": [RNG.normal(size=(1, 88)).astype(np.float32) for _ in CLIPS]},
     "text": {"tfidf": [RNG.random((1, 12)).astype(np.float32) for _ in CLIPS]},
-    "mfcc": {"mfcc": [RNG.normal(size=(30, 24)).astype(np.float32), RNG.normal(size=(12, 24)).astype(np.float32)]},
+    "mfcc": {
+        "mfcc": [RNG.normal(size=(30, 24)).astype(np.float32), RNG.normal(size=(12, 24)).astype(np.float32)],
+        "log_mel_db": [RNG.normal(size=(30, 128)).astype(np.float32), RNG.normal(size=(12, 128)).astype(np.float32)],
+    },
     "frames": {"frames": [RNG.integers(0, 256, size=(6, 8, 10, 3), dtype=np.uint8) for _ in CLIPS]},
 }
 
@@ -37,6 +40,13 @@ def readers(tmp_path):
         reader.close()
 
 
+class NoEmbeddings:
+    """A cache reader whose clip has no VGGish window (audio shorter than 0.96 s)."""
+
+    def get(self, name, clip_id):
+        return np.zeros((0, 128), np.float32)
+
+
 def test_pooled_embeddings_are_the_mean_then_the_sd_over_time():
     embeddings = np.array([[1.0, 2.0], [3.0, 6.0]], np.float32)
     pooled = instances.pooled_embeddings(embeddings)
@@ -49,6 +59,7 @@ def test_the_vggish_head_takes_the_first_seconds_flat_or_every_second_pooled(rea
     (flat,) = instances.first_embeddings(readers, "a", {"seconds": 5, "pooling": "flatten"})
     np.testing.assert_array_equal(flat, first[:5].reshape(-1))
     assert instances.first_embeddings(readers, "b", {"seconds": 5, "pooling": "flatten"}) == []  # 3 s < 5 s
+    assert instances.first_embeddings({"vggish": NoEmbeddings()}, "x", {"seconds": 5, "pooling": "mean_std"}) == []  # nothing to pool
     (pooled,) = instances.first_embeddings(readers, "b", {"seconds": 5, "pooling": "mean_std"})
     second = ARRAYS["vggish"]["embeddings"][1]
     np.testing.assert_allclose(pooled, np.concatenate([second.mean(axis=0), second.std(axis=0)]), rtol=1e-6)
@@ -80,6 +91,9 @@ def test_the_fusion_instance_is_the_padded_mfcc_tensor_and_the_frames_and_with_t
     np.testing.assert_array_equal(with_text["text"], ARRAYS["text"]["tfidf"][1][0])
     (other,) = instances.mfcc_and_frames(readers, "a", {"mfcc_length": 20, "audio_input": "mfcc"})
     assert other["mfcc"].shape == (24, 20, 1)  # 30 frames cut to the last 20
+    (log_mel,) = instances.mfcc_and_frames(readers, "a", {"mfcc_length": 30, "audio_input": "log_mel_db"})
+    spectrum = ARRAYS["mfcc"]["log_mel_db"][0]
+    np.testing.assert_allclose(log_mel["mfcc"][..., 0], ((spectrum - spectrum.mean()) / spectrum.std()).T, rtol=1e-4, atol=1e-5)
 
 
 def test_input_shapes_name_the_builders_arguments():

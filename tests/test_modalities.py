@@ -130,10 +130,11 @@ def test_no_comparison_without_two_modalities_a_single_modality_model_or_test_cl
     empty = class_table([], [], [])
     used = {"a": ["audio"], "b": ["audio", "video"]}
     assert fusion_against_single(EMOTION, {"a": empty, "b": empty}, used, SETTINGS).empty
-    apart = {"a": class_table(["x"], ["joy"], ["joy"]), "b": class_table(["x"], ["joy"], ["joy"]), "c": class_table(["y"], ["joy"], ["anger"])}
+    apart = {"c": class_table(["y"], ["joy"], ["anger"]), "a": class_table(["x"], ["joy"], ["joy"]), "b": class_table(["x"], ["joy"], ["joy"])}
     table = fusion_against_single(EMOTION, apart, {**used, "c": ["video"]}, SETTINGS)
-    assert list(zip(table["multimodal"], table["single"])) == [("b", "a")]  # b shares no clip with c
-    assert list(table.columns)[:2] == ["multimodal", "multimodal_modalities"]
+    assert list(zip(table["multimodal"], table["single"])) == [("b", "a")]  # b shares no clip with c, listed first
+    empty = fusion_against_single(EMOTION, {"a": class_table([], [], [])}, {"a": ["audio"]}, SETTINGS)
+    assert list(empty.columns) == ["multimodal", "multimodal_modalities", "single", "single_modality", "clips", "difference", "low", "high", "better"]
 
 
 def test_the_table_and_the_verdicts_say_the_margins_and_which_model_was_closest():
