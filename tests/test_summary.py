@@ -359,3 +359,96 @@ def test_without_figures_drops_only_the_headings_left_without_a_block():
     page = [("h2", "A"), ("image", ("a.png", "a")), ("h2", "B"), ("p", "b"), ("h2", "C"), ("table", "t"), ("h2", "D")]
     assert without_figures(page) == [("h2", "B"), ("p", "b"), ("h2", "C"), ("table", "t")]
     assert without_figures([("h2", "E"), ("p", "e")]) == [("h2", "E"), ("p", "e")]
+
+
+FUSION = pd.DataFrame(
+    {
+        "multimodal": ["fusion", "fusion"],
+        "multimodal_modalities": ["audio+video"] * 2,
+        "single": ["knn", "vggish_head"],
+        "single_modality": ["audio"] * 2,
+        "clips": [8, 8],
+        "difference": [0.05, -0.01],
+        "low": [0.01, -0.04],
+        "high": [0.09, 0.02],
+        "better": [True, False],
+    }
+)
+
+
+def test_the_regression_page_block_by_block(metrics):
+    """Every block of a regression page, in order: each heading and sentence as the reader gets it, each
+    table's columns, and the clips, per-split and fusion tables cell by cell (values from the metrics)."""
+    page = blocks(**page_inputs(metrics, localisations={"summary_cam_cnn": LOCALISATION}), fusion=FUSION)
+    shown = [(kind, list(content.columns) if kind == "table" else content) for kind, content in page]
+    assert shown == [
+        ("h1", "impressions: run summary for `demo`"),
+        (
+            "warning",
+            "**WARNING: VGGish ran WITHOUT pretrained weights.** UNTRAINED VGGish (seed 0). Embeddings (used by knn and "
+            "vggish_head) are random projections of the log-mel spectrogram, not AudioSet features; set `vggish.source: hub` "
+            "with a TF Hub handle or a local SavedModel directory, or `checkpoint` with the official checkpoint, for real "
+            "VGGish embeddings.",
+        ),
+        ("h2", "Clips"),
+        ("table", ["split", "used", "excluded"]),
+        ("p", "Excluded files, labels and clips (full list in `excluded.tsv`; a feature stage leaves a clip out of the models reading it only):"),
+        ("list", ["`d` (train, probe): no audio <stream>", "`c` (test, frames): no video stream"]),
+        ("h2", "Test split: every model against the yardsticks"),
+        ("table", ["model", "clips", *TRAITS, "mean", "R²", "MAE", "sd ratio"]),
+        (
+            "p",
+            "1-MAE is 1 minus the mean absolute error of the trait scores in [0, 1] (higher is better); R² and MAE are means "
+            "over the five traits; sd ratio is the spread of the predictions over the spread of the labels (below 1: "
+            "predictions regress to the mean). The baseline predicts the training split's mean for every clip; the ceiling "
+            "(synthetic data only) is the best any model can reach given the label noise. `summary.tsv` has every split and "
+            "R² per trait.",
+        ),
+        ("h2", "Mean 1-MAE per split"),
+        ("table", ["model", *SPLITS]),
+        ("p", "A model far better on train than on val and test has overfitted."),
+        ("h2", "Test split: fusion against each single modality"),
+        ("table", ["single-modality model", "fusion (audio+video)"]),
+        (
+            "p",
+            "Each cell is the fusion model's mean 1-MAE minus the single-modality model's, on the test clips both predicted, "
+            "with its paired bootstrap interval (both scored on the same resamples, as above); * marks an interval wholly "
+            "above 0. fusion does not beat every single-modality model (not vggish_head); its smallest margin is -0.0100 "
+            "[-0.0400, +0.0200], over vggish_head.",
+        ),
+        ("h2", "Class activation maps: where the traits were heard"),
+        (
+            "p",
+            "The generator hid neuroticism's cue as noise in 1800-2600 Hz during seconds 1-4 (its other cue, pitch, runs "
+            "through the whole clip). Mass is the share of the trait's mean normalised map (over its top clips) that falls in "
+            "the band (frequency only), in the box (band during those seconds) or in those seconds; share is the same "
+            "region's share of the input. Mass above share, and above the other traits' mass: the model looks where the cue "
+            "is. The raw-wave model hears 4 kHz audio (up to 2 kHz), so most of the band is above what it can hear; only its "
+            "time profile is measured.",
+        ),
+        ("table", list(cam_table({"summary_cam_cnn": LOCALISATION}).reset_index().columns)),
+        ("image", ("cam/summary_cam_cnn/profiles.png", "summary_cam_cnn: mean map per trait over bands and time")),
+        ("image", ("cam/summary_cam_cnn/galleries/neuroticism.png", "summary_cam_cnn: top clips for neuroticism")),
+        ("p", "Galleries of every trait are in `cam/<model>/galleries/<trait>.png`, the maps in `cam/<model>/cams.h5`."),
+        ("h2", "Data"),
+        ("image", ("plots/trait_distributions.png", "trait distributions per split")),
+        ("image", ("plots/sample_clips.png", "sample clips")),
+        ("h2", "Training curves"),
+        ("image", ("plots/vggish_head/training_curves.png", "vggish_head: loss and 1-MAE per epoch")),
+        ("image", ("plots/fusion/training_curves.png", "fusion: loss and 1-MAE per epoch")),
+        ("h2", "Predicted against true score (test split)"),
+        *(("image", (f"plots/{m}/predicted_vs_true.png", f"{m}: predicted vs true")) for m in ("knn", "vggish_head", "fusion")),
+    ]
+    tables = [content for kind, content in page if kind == "table"]
+    assert tables[0].values.tolist() == [["train", "1", "1"], ["val", "1", "0"], ["test", "1", "0"]]
+    means = [[m, *(f"{metrics[m]['splits'][s]['model']['mean']['one_minus_mae']:.4f}" for s in SPLITS)] for m in metrics]
+    assert tables[2].values.tolist() == means
+    assert tables[3].values.tolist() == [["knn (audio)", "+0.0500 [+0.0100, +0.0900] *"], ["vggish_head (audio)", "-0.0100 [-0.0400, +0.0200]"]]
+
+
+def test_a_pretrained_embedder_is_named_and_no_vggish_model_is_said_so(metrics):
+    pretrained = blocks(**page_inputs(metrics, pretrained=True))
+    assert pretrained[1] == ("p", "VGGish: TF Hub model x")
+    no_vggish = blocks(**page_inputs({"fusion": metrics["fusion"]}))
+    assert "Embeddings (used by no model of this run) are random projections" in no_vggish[1][1]
+    assert blocks(**page_inputs(metrics, pretrained=False) | {"embedder": {}})[1][1].startswith("**WARNING: VGGish ran WITHOUT pretrained weights.** . ")
