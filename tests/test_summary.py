@@ -452,3 +452,91 @@ def test_a_pretrained_embedder_is_named_and_no_vggish_model_is_said_so(metrics):
     no_vggish = blocks(**page_inputs({"fusion": metrics["fusion"]}))
     assert "Embeddings (used by no model of this run) are random projections" in no_vggish[1][1]
     assert blocks(**page_inputs(metrics, pretrained=False) | {"embedder": {}})[1][1].startswith("**WARNING: VGGish ran WITHOUT pretrained weights.** . ")
+
+
+def test_markdown_of_every_kind_of_block():
+    table = pd.DataFrame({"a": ["1", "2"], "b": ["x", "y"]})
+    page = [("h1", "T"), ("warning", "w"), ("h2", "S"), ("p", "text"), ("list", ["one", "two"]), ("table", table), ("image", ("x.png", "cap"))]
+    assert to_markdown(page) == "# T\n\n> w\n\n## S\n\ntext\n\n- one\n- two\n\n| a | b |\n|---|---|\n| 1 | x |\n| 2 | y |\n\n![cap](x.png)\n"
+
+
+def test_html_of_every_kind_of_block(tmp_path):
+    (tmp_path / "x.png").write_bytes(PNG)
+    table = pd.DataFrame({"a": ["1"], "b": ["<y>"]})
+    page = [("h2", "Before"), ("h1", "T **b**"), ("warning", "w"), ("h2", "S"), ("p", "a `c`"), ("list", ["one", "two"]), ("table", table)]
+    page.append(("image", ("x.png", "cap")))
+    text = to_html(page, tmp_path)
+    assert text.startswith("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>T <strong>b</strong></title><style>")
+    body = text[text.index("</head><body>") + len("</head><body>") :]
+    image = base64.b64encode(PNG).decode("ascii")
+    assert body == (
+        "\n<h2 id='s0'>Before</h2>\n<h1>T <strong>b</strong></h1>\n"
+        "<nav>Contents: <a href='#s0'>Before</a> · <a href='#s1'>S</a></nav>\n"
+        "<blockquote>w</blockquote>\n<h2 id='s1'>S</h2>\n<p>a <code>c</code></p>\n<ul><li>one</li><li>two</li></ul>\n"
+        f"{table.to_html(index=False, border=0)}\n"
+        f"<figure><img src='data:image/png;base64,{image}' alt='cap'><figcaption>cap (<code>x.png</code>)</figcaption></figure>\n"
+        "</body></html>\n"
+    )
+    assert "<td>&lt;y&gt;</td>" in body and 'border="0"' not in body.split("<table")[0]
+
+
+def test_cam_table_columns_index_and_the_cells_a_model_does_not_have():
+    partial = {"hidden_band": LOCALISATION["hidden_band"], "traits": {t: {"time_mass": 0.6, "time_share": 0.23, "peak_time_s": 2.456} for t in TRAITS}}
+    table = cam_table({"rawwav_cam_cnn": partial})
+    assert table.index.name == "model" and list(table.index) == ["rawwav_cam_cnn"]
+    assert list(table.columns) == [
+        "trait",
+        "band: mass (other traits) / share",
+        "box: mass (other traits) / share",
+        "time: mass (other traits) / share",
+        "peak band (Hz)",
+        "peak band during the cue (Hz)",
+        "peak time (s)",
+    ]
+    assert list(table.iloc[0]) == ["neuroticism", "-", "-", "0.600 (0.600) / 0.230", "-", "-", "2.46"]
+    both = cam_table({"a": {"hidden_band": None, "traits": {}}, "summary_cam_cnn": LOCALISATION, "rawwav_cam_cnn": partial})
+    assert list(both.index) == ["summary_cam_cnn", "rawwav_cam_cnn"] and both.loc["summary_cam_cnn", "peak band (Hz)"] == "2200"
+
+
+def test_the_gallery_shown_is_the_hidden_traits_else_the_best_predicted_output(metrics, class_metrics):
+    from impressions.report.summary import _shown_trait
+
+    no_band = {"hidden_band": None}
+    r2 = {t: metrics["fusion"]["splits"]["test"]["model"][t]["r2"] for t in TRAITS}
+    assert _shown_trait(no_band, metrics["fusion"]) == max(r2, key=r2.get)
+    assert _shown_trait(LOCALISATION, metrics["fusion"]) == "neuroticism"
+    assert _shown_trait(no_band, None) == TRAITS[0] and _shown_trait(no_band, None, EMOTION) == "neutral"
+    f1 = {c: class_metrics["knn"]["splits"]["test"]["model"]["per_class"][c]["f1"] for c in EMOTION.classes}
+    assert _shown_trait(no_band, class_metrics["knn"], EMOTION) == max(f1, key=f1.get)
+
+
+def test_how_sure_a_classification_is_against_the_majority_class():
+    from impressions.report.summary import certainty
+
+    eye = np.eye(3)
+    resampling = {"resamples": 200, "level": 0.9, "seed": 1}
+    metrics = {}
+    for name in ("good", "flat"):  # every clip right; every clip the majority class (neutral)
+        predictions = {}
+        for split in SPLITS:
+            ids = [f"{split}{i}" for i in range(16)]
+            truth = TRUTH * 2
+            guess = truth if name == "good" else ["neutral"] * 16
+            predictions[split] = prediction_table(ids, eye[EMOTION.class_index(truth)], eye[EMOTION.class_index(guess)], EMOTION)
+        metrics[name] = evaluate(predictions, task=EMOTION, resampling=resampling)
+    table = certainty(metrics)
+    assert table.index.name == "model" and list(table.index) == ["good", "flat"]
+    assert table.loc["flat", "against the baseline"] == "+0.0000 [+0.0000, +0.0000]" and table.loc["flat", "better"] == "no"
+    assert list(table.columns) == ["clips", "macro F1 [90% interval]", "against the baseline", "better"]
+    test = metrics["good"]["splits"]["test"]
+    difference = test["model"]["macro_f1"] - test["majority"]["macro_f1"]
+    assert table.loc["good", "against the baseline"].startswith(f"{difference:+.4f} [") and table.loc["good", "better"] == "yes"
+    page = to_markdown(blocks(**class_page_inputs(metrics)))
+    assert "## Test split: how sure (90% bootstrap intervals)" in page
+    assert "Better than the majority class: good. Intervals" in page
+    assert (
+        "Intervals are percentile bootstraps over the split's clips (200 resamples, seed 1); the difference to the majority class is "
+        "paired: both are scored on the same resamples, and a model is better only when the whole interval of the difference is above "
+        "0. On a few dozen clips, models whose intervals overlap are not told apart." in page
+    )
+    assert "No model is better than the majority class. Intervals" in to_markdown(blocks(**class_page_inputs({"flat": metrics["flat"]})))
