@@ -161,3 +161,25 @@ def test_the_table_and_the_verdicts_say_the_margins_and_which_model_was_closest(
         "stack does not beat every single-modality model (not video_linear); its smallest margin is -0.0100 [-0.0500, +0.0300], over video_linear.",
     ]
     assert table.index.name == "single-modality model"
+
+
+def test_verdicts_keep_the_tables_order_and_a_tie_is_not_a_win():
+    comparison = pd.DataFrame(
+        {
+            "multimodal": ["zeta", "zeta", "alpha", "alpha"],
+            "multimodal_modalities": ["audio+video"] * 4,
+            "single": ["egemaps_linear", "video_linear"] * 2,
+            "single_modality": ["audio", "video"] * 2,
+            "clips": [30] * 4,
+            "difference": [0.0, 0.1, -0.02, -0.01],
+            "low": [-0.1, 0.01, -0.1, -0.1],
+            "high": [0.1, 0.2, 0.05, 0.05],
+            "better": [False, True, False, False],
+        }
+    )
+    assert verdicts(comparison) == [
+        "zeta does not beat every single-modality model (not egemaps_linear); its smallest margin is +0.0000 [-0.1000, +0.1000], over egemaps_linear.",
+        "alpha does not beat every single-modality model (not egemaps_linear, video_linear); its smallest margin is -0.0200 [-0.1000, +0.0500], "
+        "over egemaps_linear.",
+    ]
+    assert list(fusion_table(comparison).columns) == ["zeta (audio+video)", "alpha (audio+video)"]
