@@ -30,12 +30,14 @@ rule embed:
         "results/{dataset}/logs/embed/{shard}.log",
     benchmark:
         "results/{dataset}/benchmarks/embed/{shard}.tsv"
+    # First when its log-mel is ready: the VGGish models, KNN and the ensemble wait for every shard's
+    # embeddings, and the scheduler otherwise left the last shard's until the CAM jobs were done.
+    priority: 1
     conda:
         "../envs/tensorflow.yaml"
-    # One thread, and first when its log-mel is ready: the VGGish models, KNN and the ensemble wait
-    # for every shard's embeddings, and on 2 cores a two-thread job waited until no training job ran.
+    # One thread, so that it runs beside a training job (on 2 cores a two-thread job waited until no
+    # training job ran).
     threads: 1
-    priority: 1
     params:
         vggish=setting("vggish"),
     script:
