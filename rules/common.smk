@@ -131,6 +131,12 @@ def first_shard(pattern):
     return path
 
 
+def aligned_modalities(wildcards):
+    """A param: which of video and text the dataset's aligned cache holds (audio it always holds)."""
+    chosen = dataset(wildcards)
+    return {"video": chosen.has_video, "text": chosen.adapter.HAS_TEXT}
+
+
 def video_caches(wildcards):
     """The frame caches, for a dataset with video (none for audio files)."""
     return per_shard("results/{dataset}/features/frames/{shard}.h5")(wildcards) if dataset(wildcards).has_video else []

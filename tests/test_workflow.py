@@ -59,11 +59,12 @@ def test_caches_hold_each_shards_clips_with_documented_shapes(run):
     frames = TINY["frames"]
     for shard in (f"{i:03d}" for i in range(N_SHARDS)):
         expected = sorted(manifest.loc[manifest["shard"] == shard, "clip_id"])
-        families = ("logmel", "mfcc", "spectrogram", "rawwave", "egemaps", "frames", "vggish")
+        families = ("logmel", "mfcc", "spectrogram", "rawwave", "egemaps", "frames", "vggish", "aligned")
         caches = {family: CacheReader(run / "features" / family / f"{shard}.h5") for family in families}
         try:
             assert all(sorted(cache.clip_ids) == expected for cache in caches.values())
-            logmel, mfccs, spectrogram, rawwave, egemaps, video, vggish = caches.values()
+            logmel, mfccs, spectrogram, rawwave, egemaps, video, vggish, on_one_clock = caches.values()
+            assert on_one_clock.params["max_steps"] == 67 and on_one_clock.params["text"] is None  # 16 s of 0.24 s steps; no text here
             assert mfccs.params["n_mfcc"] == 24 and logmel.params["vggish_front_end"]["n_mels"] == 64
             assert len(egemaps.params["feature_names"]) == 88
             assert vggish.params["embedder"]["pretrained"] is False
@@ -83,6 +84,8 @@ def test_caches_hold_each_shards_clips_with_documented_shapes(run):
                 embeddings = vggish.get("embeddings", clip)
                 assert embeddings.shape == (6, 128) and embeddings.dtype == np.float32
                 assert np.isfinite(embeddings).all() and embeddings.std() > 0
+                assert on_one_clock.get("mask", clip).tolist() == [1] * 25 + [0] * 42  # 6 s: 25 steps start inside
+                assert on_one_clock.get("audio", clip).shape == (67, 64) and on_one_clock.get("video", clip).shape == (67, 36, 64, 3)
         finally:
             for cache in caches.values():
                 cache.close()

@@ -69,7 +69,7 @@ def planned(kind):
 
 
 def families(kind):
-    return ["logmel", "mfcc", "spectrogram", "rawwave", "egemaps", "vggish"] + (["frames"] if kind == "meld" else [])
+    return ["logmel", "mfcc", "spectrogram", "rawwave", "egemaps", "vggish", "aligned"] + (["frames"] if kind == "meld" else [])
 
 
 def test_every_generated_clip_is_in_the_sheet_and_the_manifest(kind_run):
@@ -114,6 +114,15 @@ def test_every_cache_its_modalities_allow_holds_every_clip(kind_run):
         for shard, rows in manifest.groupby("shard"):
             with CacheReader(run / "features" / family / f"{shard}.h5") as cache:
                 assert sorted(cache.clip_ids) == sorted(rows["clip_id"]) and cache.failed == {}
+    for shard in manifest["shard"].unique():
+        with CacheReader(run / "features" / "aligned" / f"{shard}.h5") as cache:
+            assert cache.params["video"] is not None if kind == "meld" else cache.params["video"] is None
+            assert (cache.params["text"] is not None) == (kind == "meld")
+            with_media = ["audio", "mask", *(["video", "text", "tokens", "token_times", "token_steps", "placement"] if kind == "meld" else [])]
+            assert all(len(cache.all(name)) == len(cache.clip_ids) for name in with_media)
+            if kind == "table":
+                with pytest.raises(KeyError):
+                    cache.all("video")
     for row in manifest.itertuples():
         with CacheReader(run / "features" / "logmel" / f"{row.shard}.h5") as cache:
             frames = 1 + (int(round(row.audio_duration_s * 16000)) - 400) // 160  # 25 ms windows every 10 ms

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from fractions import Fraction
@@ -222,3 +223,49 @@ def _frame_at(path: str | os.PathLike, at: float, *, height: int, width: int, fp
         if len(raw) == height * width * 3:
             return np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 3)
     raise MediaError(f"{path}: no frame at {at:.2f} s (got {len(raw)} bytes)")
+
+
+def frames_by_time(path: str | os.PathLike, centres: np.ndarray, *, height: int, width: int) -> np.ndarray:
+    """The frame nearest in time to each of `centres` (seconds from the clip's start), resized.
+
+    One ffmpeg run decodes every frame in presentation order (each frame once, so a long clip
+    costs one decode, not a seek per step) and reports each frame's presentation time (the
+    ``showinfo`` filter), so variable frame rates are placed right.
+
+    Returns
+    -------
+    np.ndarray [shape=(len(centres), height, width, 3), dtype=uint8], RGB
+    """
+    try:
+        raw, report = (
+            ffmpeg.input(str(path), threads=1)
+            .video.filter("showinfo")
+            .filter("scale", width, height, flags="bicubic")
+            .output("pipe:", format="rawvideo", pix_fmt="rgb24", fps_mode="passthrough")
+            .run(capture_stdout=True, capture_stderr=True)
+        )
+    except ffmpeg.Error as error:
+        raise MediaError(f"{path}: {_ffmpeg_message(error)}") from None
+    times = np.array([float(t) for t in _SHOWINFO_TIME.findall(report.decode("utf-8", "replace"))])
+    frames = np.frombuffer(raw, dtype=np.uint8).reshape(-1, height, width, 3)
+    if not len(frames) or len(frames) != len(times):
+        raise MediaError(f"{path}: {len(frames)} frames decoded, {len(times)} frame times reported")
+    return frames[nearest_frames(times, np.asarray(centres, dtype=np.float64))]
+
+
+_SHOWINFO_TIME = re.compile(r"Parsed_showinfo.*? pts_time:\s*(-?[0-9.]+)")
+
+
+def nearest_frames(frame_times: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """For each of `centres`, the index of the frame whose time is nearest (the earlier one on a tie).
+
+    Parameters
+    ----------
+    frame_times : (n_frames,) increasing presentation times in seconds, n_frames >= 1
+    centres : (n,) times to take a frame at
+    """
+    frame_times = np.asarray(frame_times, dtype=np.float64)
+    after = np.clip(np.searchsorted(frame_times, centres, side="left"), 0, len(frame_times) - 1)
+    before = np.clip(after - 1, 0, len(frame_times) - 1)
+    earlier = np.abs(centres - frame_times[before]) <= np.abs(frame_times[after] - centres)
+    return np.where(earlier, before, after)

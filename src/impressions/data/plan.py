@@ -63,9 +63,11 @@ class DatasetPlan:
         self.has_video = kinds.has_video(self.listing.clips)
         self.families = ["logmel", "mfcc", "spectrogram", "rawwave", "egemaps", "vggish"]
         self.families += [*(["frames"] if self.has_video else []), *(["text"] if self.adapter.HAS_TEXT else [])]
-        """The per-shard cache families this dataset's modalities allow (no frames for audio files, text where the kind has it)."""
         self.task = task.resolve(config["dataset"]["task"], self.kind, self.adapter.label_columns(self.settings()))
         self.enabled = registry.enabled(config["models"], task=self.task.type)  # unknown names, bad settings, a task a model does not learn: refused here
+        self.families += ["aligned"] if any("aligned" in spec.families for spec in self.enabled) else []
+        """The per-shard cache families this dataset's modalities allow (no frames for audio files, text where the kind has it),
+        and the aligned sequences where a model reads them (they hold what the dataset has)."""
         self.models = [spec.name for spec in self.enabled]
         self.keras_models = [spec.name for spec in self.enabled if spec.framework == "keras"]
         self.sklearn_models = [spec.name for spec in self.enabled if spec.framework == "sklearn"]
