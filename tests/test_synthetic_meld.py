@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 
 from impressions.data import synthetic_meld as sm
+from impressions.features import aligned
+from impressions.features.spoken_words import spoken_words
 from planted import median_pitch
 
 TINY = {"seed": 11, "n_dialogues": {"train": 2, "val": 1, "test": 1}, "width": 96, "height": 54, "fps": 10}
@@ -97,7 +99,9 @@ def test_the_media_show_the_hidden_values_and_so_the_emotions(dataset, utterance
     pitch, loudness = {}, {}
     for u in utterances:
         signal = decode_audio(dataset / u.relpath)
-        pitch[u.clip_id], loudness[u.clip_id] = median_pitch(signal, RATE), 10 * np.log10(np.mean(signal**2))
+        t = np.arange(len(signal)) / RATE
+        steady = np.where(np.abs(t - u.change_s) > sm.CUE["change_s"] / 2 + 0.05, signal, 0.0)  # the voice change is louder and higher
+        pitch[u.clip_id], loudness[u.clip_id] = median_pitch(steady, RATE), 10 * np.log10(np.mean(signal**2))
         # 6%: the autocorrelation estimate reads low voices a few % low
         assert abs(np.log(pitch[u.clip_id] / u.hidden["pitch"])) < 0.06 and abs(loudness[u.clip_id] - u.hidden["loudness"]) < 1.0
         frame = first_frame(dataset / u.relpath)  # at t = 0 the face sits in the middle
@@ -108,7 +112,7 @@ def test_the_media_show_the_hidden_values_and_so_the_emotions(dataset, utterance
         means = sm.HIDDEN[value]["mean"]
         middle = np.median(list(means.values()))
         high = [measured[u.clip_id] for u in utterances if means[u.emotion] > middle]
-        low = [measured[u.clip_id] for u in utterances if means[u.emotion] < middle]
+        low = [measured[u.clip_id] for u in utterances if means[u.emotion] <= middle]
         assert high and low and np.mean(high) > np.mean(low), value
 
 
@@ -150,7 +154,7 @@ def test_the_plan_follows_its_rule_like_meld():
     shares = pd.Series([u.emotion for u in train]).value_counts(normalize=True)
     assert 0.44 < shares["neutral"] < 0.50 and shares.idxmax() == "neutral" and shares["fear"] < 0.04
     for u in train:
-        assert 1.0 <= u.duration_s <= 8.0 and round(u.duration_s * TINY["fps"], 6) % 1 == 0
+        assert 2.0 <= u.duration_s <= 8.0 and round(u.duration_s * TINY["fps"], 6) % 1 == 0
         assert u.sentiment in sm.SENTIMENT[u.emotion] and u.speaker in sm.SPEAKERS
         assert (u.word == "") == (u.word_emotion == "") and (not u.word or u.word in sm.WORDS[u.word_emotion] and u.word in u.text.lower())
     dialogues = pd.DataFrame([(u.dialogue, u.speaker) for u in train], columns=["dialogue", "speaker"]).groupby("dialogue")["speaker"]
@@ -159,7 +163,9 @@ def test_the_plan_follows_its_rule_like_meld():
     for emotion in ("neutral", "joy", "anger"):
         members = [u for u in train if u.emotion == emotion]
         assert np.mean([np.log(u.hidden["pitch"]) for u in members]) == pytest.approx(np.log(sm.HIDDEN["pitch"]["mean"][emotion]), abs=0.03)
-        assert np.mean([u.word_emotion == emotion for u in members]) == pytest.approx(sm.WORD_P + sm.STRAY_P / 7, abs=0.05)
+        assert np.mean([u.word_emotion == emotion for u in members]) == pytest.approx(sm.WORD_P + sm.STRAY_P / 6, abs=0.05)
+    surprised = [u for u in train if u.emotion == sm.TIMED]
+    assert not any(u.word_emotion == sm.TIMED for u in train) and np.mean([u.word_emotion != "" for u in surprised]) == pytest.approx(sm.STRAY_P, abs=0.05)
     metrics = sm.reference_metrics(utterances)["train"]["emotion"]
     assert metrics["baseline"]["accuracy"] == pytest.approx(shares["neutral"])
     assert 0.75 < metrics["ceiling"]["accuracy"] < 0.9 and all(0.5 < metrics[f"ceiling_{m}"]["accuracy"] < 0.75 for m in sm.MODALITIES)
@@ -185,3 +191,37 @@ def test_bad_params_are_refused_with_the_value_and_what_is_allowed(change, messa
         sm.plan({**TINY, **change})
     with pytest.raises(ValueError, match=r"lack \['fps'\]"):
         sm.plan({key: value for key, value in TINY.items() if key != "fps"})
+
+
+def test_surprise_is_the_cue_word_and_the_voice_change_at_one_moment():
+    """Every utterance says "oh" once and changes its voice once; together exactly when surprised, else
+    at least 1 s apart (or as far apart as its words go)."""
+    utterances = sm.plan({**TINY, "n_dialogues": {"train": 300, "val": 1, "test": 1}})
+    for u in utterances:
+        words = spoken_words(u.text)
+        assert words.count("oh") == 1 and u.together == (u.emotion == sm.TIMED), u
+        centres = [round((a + b) / 2, 4) for a, b in sm.spoken_spans(words, u.duration_s)]
+        assert u.cue_s == centres[words.index("oh")] and u.change_s in centres
+        if not u.together:
+            farthest = max(abs(c - u.cue_s) for c in centres)
+            assert abs(u.change_s - u.cue_s) >= min(sm.CUE["apart_s"], farthest) - 1e-9
+    assert {u.emotion for u in utterances if u.together} == {sm.TIMED}
+    u = next(u for u in utterances if u.emotion == sm.TIMED and not u.word)
+    for modality in ("audio", "video"):  # alone, neither tells surprise from neutral: the same means
+        alone = sm.bayes_posterior(u.hidden, u.word_emotion, u.together, modalities=(modality,))
+        assert alone[sm.TIMED] / alone["neutral"] == pytest.approx(sm.PRIORS[sm.TIMED] / sm.PRIORS["neutral"])
+    text = sm.bayes_posterior(u.hidden, u.word_emotion, u.together, modalities=("text",))  # only that no emotion word is likelier: 0.9 vs 0.55
+    assert text[sm.TIMED] / text["neutral"] == pytest.approx(sm.PRIORS[sm.TIMED] / sm.PRIORS["neutral"] * 0.9 / 0.55)
+    both = sm.bayes_posterior(u.hidden, u.word_emotion, u.together, modalities=("audio", "text"))
+    assert both[sm.TIMED] == 1.0
+
+
+def test_the_words_are_said_where_planned_and_the_voice_changes_where_planned(dataset, utterances):
+    """The voiced stretches are the planned words (one stretch each); the voice is higher inside the change."""
+    for u in utterances:
+        signal = decode_audio(dataset / u.relpath)
+        spans = sm.spoken_spans(spoken_words(u.text), u.duration_s)
+        np.testing.assert_allclose(aligned.voiced_stretches(signal.astype(np.float32), sample_rate=RATE), spans, atol=0.03)
+        t = np.arange(len(signal)) / RATE
+        inside = np.where(np.abs(t - u.change_s) < sm.CUE["change_s"] / 2 - 0.03, signal, 0.0)
+        assert median_pitch(inside, RATE) / u.hidden["pitch"] == pytest.approx(1.5, rel=0.08), u.clip_id

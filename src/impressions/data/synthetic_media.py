@@ -78,20 +78,36 @@ def over_background(mono: np.ndarray, rng: np.random.Generator, *, channels: int
     return np.clip(mono[:, None] * gains + background, -1.0, 1.0).astype(np.float32)
 
 
-def _voice(t: np.ndarray, media: Mapping[str, float], rng: np.random.Generator, *, tilt: float = 1.2) -> np.ndarray:
+def _voice(
+    t: np.ndarray, media: Mapping[str, float], rng: np.random.Generator, *, tilt: float = 1.2, words: np.ndarray | None = None, change: np.ndarray | None = None
+) -> np.ndarray:
     """Harmonics of f0 (with vibrato and slow jitter) under a syllable envelope, at the clip's RMS level.
 
-    Harmonic k has amplitude k**-tilt: a smaller `tilt` is a brighter, "tenser" voice.
+    Harmonic k has amplitude k**-tilt: a smaller `tilt` is a brighter, "tenser" voice. With
+    `words` (an envelope in [0, 1] over `t`, 0 between words) the voice speaks only inside them,
+    its syllables a gentler ripple that never falls silent within a word; with `change` (a window
+    in [0, 1] over `t`) its pitch rises by half and its level by 6 dB inside that window.
     """
     n_knots = int(t[-1] / 0.1) + 2
     jitter = np.interp(t, 0.1 * np.arange(n_knots), np.clip(rng.standard_normal(n_knots), -2, 2))
     f0 = media["pitch"] * (1 + 0.01 * np.sin(2 * np.pi * 5.5 * t + rng.uniform(0, 2 * np.pi)) + 0.005 * jitter)
+    if change is not None:
+        f0 = f0 * (1 + 0.5 * change)
     phase = 2 * np.pi * np.cumsum(f0) / AUDIO_RATE
     n_harmonics = max(1, min(12, int(VOICE_MAX_HZ / (1.03 * media["pitch"]))))
     wave = sum(k**-tilt * np.sin(k * phase) for k in range(1, n_harmonics + 1))
-    envelope = np.sin(np.pi * media["syllable_rate"] * t + rng.uniform(0, np.pi)) ** 4
+    syllables = np.sin(np.pi * media["syllable_rate"] * t + rng.uniform(0, np.pi))
+    envelope = syllables**4 if words is None else words * (0.6 + 0.4 * syllables**2)
+    if change is not None:
+        envelope = envelope * (1 + (10 ** (6 / 20) - 1) * change)
     voice = wave * envelope
     return voice * 10 ** (media["loudness"] / 20) / np.sqrt(np.mean(voice**2))
+
+
+def window(t: np.ndarray, start: float, end: float, *, ramp: float = 0.02) -> np.ndarray:
+    """1 between `start` and `end`, 0 outside, with raised-cosine ramps of `ramp` seconds inside them."""
+    rise = np.clip((t - start) / ramp, 0, 1) * np.clip((end - t) / ramp, 0, 1)
+    return 0.5 - 0.5 * np.cos(np.pi * rise)
 
 
 def _band_burst(t: np.ndarray, level_db: float, rng: np.random.Generator) -> np.ndarray:
@@ -101,9 +117,7 @@ def _band_burst(t: np.ndarray, level_db: float, rng: np.random.Generator) -> np.
     spectrum[(freqs < HIDDEN_BAND["low_hz"]) | (freqs > HIDDEN_BAND["high_hz"])] = 0
     band = np.fft.irfft(spectrum, n=len(t))
     band *= 10 ** (level_db / 20) / np.sqrt(np.mean(band**2))
-    ramp = 0.02
-    rise = np.clip((t - HIDDEN_BAND["start_s"]) / ramp, 0, 1) * np.clip((HIDDEN_BAND["end_s"] - t) / ramp, 0, 1)
-    return band * (0.5 - 0.5 * np.cos(np.pi * rise))
+    return band * window(t, HIDDEN_BAND["start_s"], HIDDEN_BAND["end_s"])
 
 
 def face_frames(

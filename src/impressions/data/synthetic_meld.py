@@ -1,13 +1,15 @@
 """A synthetic dataset in the MELD.Raw layout, with a known answer.
 
-Dialogues of two or three speakers (Friends' names), two to six utterances each, 1-8 s long,
-with English text. Each utterance's emotion is drawn with MELD's own class shares (neutral near
-half) and sets, around the emotion's means (`HIDDEN`), the voice (pitch, syllable rate,
-loudness) and the face (hue, sway); with probability `WORD_P` the text holds one of the
-emotion's words (`WORDS`), with `STRAY_P` one of any emotion's, around neutral filler. The
-sentiment follows from the emotion as in MELD (surprise either way). ground_truth.json holds
-the rule, every utterance's hidden values, and the accuracy of the majority class (baseline) and
-of the Bayes classifier that sees the hidden values and the word (ceiling), per split.
+Dialogues of two or three speakers (Friends' names), two to six utterances each, 2-8 s long,
+with English text, said word by word. Each utterance's emotion is drawn with MELD's own class
+shares (neutral near half) and sets, around the emotion's means (`HIDDEN`), the voice (pitch,
+syllable rate, loudness) and the face (hue, sway); with probability `WORD_P` the text holds one
+of the emotion's words (`WORDS`), with `STRAY_P` one of any emotion's, around neutral filler.
+Surprise is told by timing alone (`CUE`): every utterance says "oh" and changes its voice once,
+and only in a surprised one at the same moment. The sentiment follows from the emotion as in
+MELD (surprise either way). ground_truth.json holds the rule, every utterance's hidden values
+and cue times, and the accuracy of the majority class (baseline) and of the Bayes classifier
+that sees the hidden values, the word and the timing (ceiling), per split.
 
 The CSVs come in the encodings found in the wild: train as UTF-8 with a byte-order mark, dev as
 UTF-8, test as cp1252 (its apostrophes are byte \\x92). Everything follows from the seed: each
@@ -33,7 +35,8 @@ from impressions import __version__
 from impressions.data.ground_truth import GROUND_TRUTH
 from impressions.data.kinds import meld
 from impressions.data.synthetic import _claim, _is_int, _remove_stale_clips, _render_all, _rounded
-from impressions.data.synthetic_media import AUDIO_RATE, _encode, _voice, class_scores, draw_values, face_frames, log_likelihoods, over_background
+from impressions.data.synthetic_media import AUDIO_RATE, _encode, _voice, class_scores, draw_values, face_frames, log_likelihoods, over_background, window
+from impressions.features.spoken_words import even_pace, spoken_words
 from impressions.io.atomic import atomic_path, write_json
 
 SPLITS = ("train", "val", "test")
@@ -73,7 +76,7 @@ HIDDEN = {
         "unit": "Hz",
         "scale": "log",
         "sd": 0.15,
-        "mean": {"neutral": 155.0, "joy": 195.0, "surprise": 210.0, "anger": 175.0, "sadness": 140.0, "disgust": 150.0, "fear": 200.0},
+        "mean": {"neutral": 155.0, "joy": 195.0, "surprise": 155.0, "anger": 175.0, "sadness": 140.0, "disgust": 150.0, "fear": 200.0},
     },
     "syllable_rate": {
         "modality": "audio",
@@ -81,7 +84,7 @@ HIDDEN = {
         "unit": "Hz",
         "scale": "log",
         "sd": 0.22,
-        "mean": {"neutral": 3.6, "joy": 4.1, "surprise": 3.8, "anger": 4.6, "sadness": 3.0, "disgust": 3.3, "fear": 4.8},
+        "mean": {"neutral": 3.6, "joy": 4.1, "surprise": 3.6, "anger": 4.6, "sadness": 3.0, "disgust": 3.3, "fear": 4.8},
     },
     "loudness": {
         "modality": "audio",
@@ -89,7 +92,7 @@ HIDDEN = {
         "unit": "dBFS",
         "scale": "linear",
         "sd": 3.5,
-        "mean": {"neutral": -28.0, "joy": -25.5, "surprise": -25.0, "anger": -23.5, "sadness": -31.0, "disgust": -27.0, "fear": -29.0},
+        "mean": {"neutral": -28.0, "joy": -25.5, "surprise": -28.0, "anger": -23.5, "sadness": -31.0, "disgust": -27.0, "fear": -29.0},
     },
     "hue": {
         "modality": "video",
@@ -97,7 +100,7 @@ HIDDEN = {
         "unit": "degrees",
         "scale": "linear",
         "sd": 22.0,
-        "mean": {"neutral": 180.0, "joy": 140.0, "surprise": 230.0, "anger": 125.0, "sadness": 200.0, "disgust": 158.0, "fear": 215.0},
+        "mean": {"neutral": 180.0, "joy": 140.0, "surprise": 180.0, "anger": 125.0, "sadness": 200.0, "disgust": 158.0, "fear": 215.0},
     },
     "sway": {
         "modality": "video",
@@ -105,7 +108,7 @@ HIDDEN = {
         "unit": "share of the frame width",
         "scale": "log",
         "sd": 0.45,
-        "mean": {"neutral": 0.046, "joy": 0.067, "surprise": 0.073, "anger": 0.082, "sadness": 0.036, "disgust": 0.056, "fear": 0.075},
+        "mean": {"neutral": 0.046, "joy": 0.067, "surprise": 0.046, "anger": 0.082, "sadness": 0.036, "disgust": 0.056, "fear": 0.075},
     },
     "brightness": {
         "modality": "video",
@@ -116,16 +119,32 @@ HIDDEN = {
         "mean": dict.fromkeys(EMOTIONS, 110.0),
     },
 }
-"""The hidden media values of an utterance: drawn around its emotion's means (see `synthetic_media.draw_values`)."""
+"""The hidden media values of an utterance: drawn around its emotion's means (see `synthetic_media.draw_values`).
+Surprise has neutral's means: only the timing of its cue tells it (`CUE`)."""
+
+TIMED = "surprise"
+"""The emotion carried only by when things happen: its cue word and a voice change at the same moment."""
+CUE = {
+    "word": "oh",
+    "change": "the pitch raised by half (x1.5) and the voice 6 dB louder, for change_s seconds around a word's centre",
+    "change_s": 0.3,
+    "apart_s": 1.0,
+    "pause_s": 0.12,
+    "lead_s": 0.15,
+}
+"""Every utterance says `word` once and changes its voice once. In a surprised one the change is on
+the cue word; in any other it is on another word whose centre is at least `apart_s` away (the
+farthest word where none is): the word alone and the change alone carry nothing. Words are said
+at an even pace (`spoken_words.even_pace`) from `lead_s` after the start to `lead_s` before the
+end, `pause_s` apart."""
 
 WORD_P = 0.35
-"""Probability that an utterance's text holds a word of its own emotion."""
+"""Probability that an utterance's text holds a word of its own emotion (surprise has none)."""
 STRAY_P = 0.1
-"""Probability that it holds instead a word of an emotion drawn uniformly from all seven (its own among them)."""
+"""Probability that it holds instead a word of an emotion drawn uniformly from those with words (its own among them)."""
 WORDS = {
     "neutral": ["okay", "anyway", "alright"],
     "joy": ["great", "wonderful", "yay"],
-    "surprise": ["whoa", "really", "seriously"],
     "anger": ["stop", "enough", "damn"],
     "sadness": ["sorry", "miss", "alone"],
     "disgust": ["gross", "ugh", "eww"],
@@ -167,6 +186,8 @@ class UtterancePlan:
     start_s : where it starts in its episode (StartTime; EndTime is start_s + duration_s)
     season, episode : where the dialogue is from
     hidden : the hidden media values, keyed by `HIDDEN`
+    cue_s : the centre of the cue word ("oh"), seconds from the clip's start
+    change_s : the centre of the voice change (equal to `cue_s` in a surprised utterance)
     media_seed : seed of the clip's pixel and audio noise
     """
 
@@ -186,7 +207,14 @@ class UtterancePlan:
     season: int
     episode: int
     hidden: dict[str, float]
+    cue_s: float
+    change_s: float
     media_seed: int
+
+    @property
+    def together(self) -> bool:
+        """Whether the voice changes on the cue word (what tells surprise)."""
+        return self.cue_s == self.change_s
 
 
 def plan(params: Mapping) -> list[UtterancePlan]:
@@ -244,13 +272,15 @@ def generate(root: str | Path, params: Mapping, *, threads: int = 1, log: Callab
     _render_all(utterances, lambda u: _render(root / u.relpath, u, params), threads=threads, log=log)
 
 
-def bayes_posterior(hidden: Mapping[str, float], word_emotion: str, *, modalities: Iterable[str] = MODALITIES) -> dict[str, float]:
+def bayes_posterior(hidden: Mapping[str, float], word_emotion: str, together: bool, *, modalities: Iterable[str] = MODALITIES) -> dict[str, float]:
     """P(emotion | what `modalities` show): the best any classifier of those media can do.
 
     Parameters
     ----------
     hidden : an utterance's hidden values, keyed by `HIDDEN`
     word_emotion : the emotion the text's word belongs to, "" when it has none
+    together : whether the voice changes on the cue word (seen only with both audio and text: it
+        tells surprise for certain, and its absence rules surprise out)
     modalities : which of `MODALITIES` the classifier sees (the hidden values of audio and video, the word of text)
 
     Returns
@@ -260,13 +290,15 @@ def bayes_posterior(hidden: Mapping[str, float], word_emotion: str, *, modalitie
     likelihood = log_likelihoods({name: spec for name, spec in HIDDEN.items() if spec["modality"] in modalities}, hidden, EMOTIONS)
     word = {e: np.log(_word_probability(word_emotion, e)) if "text" in modalities else 0.0 for e in EMOTIONS}
     log_posterior = np.array([np.log(PRIORS[e]) + likelihood[e] + word[e] for e in EMOTIONS])
+    if {"audio", "text"} <= set(modalities):
+        log_posterior[[(e == TIMED) != together for e in EMOTIONS]] = -np.inf
     posterior = np.exp(log_posterior - log_posterior.max())
     return dict(zip(EMOTIONS, map(float, posterior / posterior.sum())))
 
 
 def label_posteriors(u: UtterancePlan) -> dict[str, dict[str, float]]:
     """The Bayes classifier (every modality) of one utterance, per label: {"emotion": {e: p}, "sentiment": {s: p}}."""
-    emotion = bayes_posterior(u.hidden, u.word_emotion)
+    emotion = bayes_posterior(u.hidden, u.word_emotion, u.together)
     return {"emotion": emotion, "sentiment": {s: sum(emotion[e] * SENTIMENT[e].get(s, 0.0) for e in EMOTIONS) for s in meld.SENTIMENTS}}
 
 
@@ -291,7 +323,7 @@ def reference_metrics(utterances: list[UtterancePlan]) -> dict[str, dict[str, di
             majority = Counter(getattr(u, label) for u in train).most_common(1)[0][0]
             metrics[label]["baseline"] = class_scores([getattr(u, label) for u in members], [majority] * len(members))
         for view, modalities in views.items():
-            emotions = [bayes_posterior(u.hidden, u.word_emotion, modalities=modalities) for u in members]
+            emotions = [bayes_posterior(u.hidden, u.word_emotion, u.together, modalities=modalities) for u in members]
             sentiments = [{s: sum(p[e] * SENTIMENT[e].get(s, 0.0) for e in EMOTIONS) for s in meld.SENTIMENTS} for p in emotions]
             for label, posteriors in (("emotion", emotions), ("sentiment", sentiments)):
                 metrics[label][view] = class_scores([getattr(u, label) for u in members], [max(p, key=p.get) for p in posteriors])
@@ -315,9 +347,16 @@ def ground_truth(utterances: list[UtterancePlan], params: Mapping) -> dict:
             "rule": "a filler phrase, with probability word_p a word of the utterance's emotion, else with probability stray_p a word of an emotion "
             "drawn uniformly from all seven; the word, uniform among its emotion's, goes before or after the filler, each half the time",
         },
+        "timing": {
+            **CUE,
+            "emotion": TIMED,
+            "rule": f"every utterance says '{CUE['word']}' once (between two of its words, or first or last) and changes its voice once: on that word "
+            f"when the emotion is {TIMED}, else on a word at least apart_s away; per clip, cue.word_s and cue.change_s are their centres",
+        },
         "posterior": "per clip, the Bayes classifier's P(emotion | hidden, word) and P(sentiment | hidden, word) = sum_e P(e | hidden, word) sentiment[e]",
-        "bayes": "P(e | hidden, word) ∝ prior[e] * prod_v N(x_v; m_v[e], sd_v) * P(word's emotion | e), x_v and m_v on the log scale for 'log' values; "
-        "P(word's emotion = w | e) = word_p [w = e] + stray_p / 7, P(no word | e) = 1 - word_p - stray_p",
+        "bayes": "P(e | hidden, word, timing) ∝ prior[e] * prod_v N(x_v; m_v[e], sd_v) * P(word's emotion | e) * [together = (e = timed emotion)], "
+        "x_v and m_v on the log scale for 'log' values; P(word's emotion = w | e) = word_p [w = e] + stray_p / 6 for the six emotions with words, "
+        "P(no word | e) = 1 - word_p - stray_p (1 - stray_p for the timed emotion); the timing is seen only with both audio and text",
         "media": f"H.264 {params['width']}x{params['height']} at {params['fps']} fps: a face ellipse of the hue, swaying by sway * width pixels, "
         f"over the gray background; AAC {AUDIO_RATE} Hz stereo: harmonics k**-1.2 of the pitch, in syllables at syllable_rate, at the loudness, "
         "over -60 dBFS noise",
@@ -332,6 +371,7 @@ def ground_truth(utterances: list[UtterancePlan], params: Mapping) -> dict:
             "text": u.text,
             "word": u.word,
             "word_emotion": u.word_emotion,
+            "cue": {"word": CUE["word"], "word_s": u.cue_s, "change_s": u.change_s, "together": u.together},
             "emotion": u.emotion,
             "sentiment": u.sentiment,
             "duration_s": u.duration_s,
@@ -392,7 +432,8 @@ def _plan_dialogue(params: Mapping, split_index: int, dialogue: int) -> list[Utt
         others = [s for s in speakers if not utterances or s != utterances[-1].speaker]
         speaker = others[rng.integers(len(others))]
         word, word_emotion, text = _text(emotion, rng)
-        duration = round(rng.uniform(1.0, 8.0) * params["fps"]) / params["fps"]
+        duration = round(rng.uniform(2.0, 8.0) * params["fps"]) / params["fps"]
+        cue_s, change_s = _cue_times(text, duration, emotion == TIMED, rng)
         start += float(rng.uniform(0.3, 2.0)) if utterances else 0.0
         utterances.append(
             UtterancePlan(
@@ -412,6 +453,8 @@ def _plan_dialogue(params: Mapping, split_index: int, dialogue: int) -> list[Utt
                 season=season,
                 episode=episode,
                 hidden=hidden,
+                cue_s=cue_s,
+                change_s=change_s,
                 media_seed=int(rng.integers(2**63)),
             )
         )
@@ -420,14 +463,36 @@ def _plan_dialogue(params: Mapping, split_index: int, dialogue: int) -> list[Utt
 
 
 def _text(emotion: str, rng: np.random.Generator) -> tuple[str, str, str]:
-    """(word, its emotion, the utterance's text): filler around an emotion word, or filler alone."""
+    """(word, its emotion, the utterance's text): filler around an emotion word, or filler alone,
+    with the cue word ("oh") between two of its words, or first or last."""
     draw = rng.random()
-    word_emotion = emotion if draw < WORD_P else EMOTIONS[rng.integers(len(EMOTIONS))] if draw < WORD_P + STRAY_P else ""
+    worded = list(WORDS)
+    word_emotion = emotion if draw < WORD_P and emotion in WORDS else worded[rng.integers(len(worded))] if WORD_P <= draw < WORD_P + STRAY_P else ""
     filler = FILLER[rng.integers(len(FILLER))]
-    if not word_emotion:
-        return "", "", f"{_initial(filler)}."
-    word = WORDS[word_emotion][rng.integers(len(WORDS[word_emotion]))]
-    return word, word_emotion, f"{_initial(word)}, {filler}." if rng.random() < 0.5 else f"{_initial(filler)}, {word}."
+    word = WORDS[word_emotion][rng.integers(len(WORDS[word_emotion]))] if word_emotion else ""
+    first, *rest = [filler] if not word else [word, filler] if rng.random() < 0.5 else [filler, word]
+    pieces = first.split(" ") + [piece for part in rest for piece in part.split(" ")]
+    if rest:
+        pieces[len(first.split(" ")) - 1] += ","
+    pieces.insert(int(rng.integers(len(pieces) + 1)), CUE["word"])
+    return word, word_emotion, f"{_initial(' '.join(pieces))}."
+
+
+def _cue_times(text: str, duration: float, together: bool, rng: np.random.Generator) -> tuple[float, float]:
+    """(centre of the cue word, centre of the voice change) in seconds; see `CUE`."""
+    words = spoken_words(text)
+    centres = [(a + b) / 2 for a, b in spoken_spans(words, duration)]
+    cue = centres[words.index(CUE["word"])]
+    if together:
+        return round(cue, 4), round(cue, 4)
+    apart = [c for c in centres if abs(c - cue) >= CUE["apart_s"]]
+    change = apart[rng.integers(len(apart))] if apart else max(centres, key=lambda c: abs(c - cue))
+    return round(cue, 4), round(change, 4)
+
+
+def spoken_spans(words: list[str], duration: float) -> list[tuple[float, float]]:
+    """(start, end) of each spoken word of an utterance of `duration` seconds (see `CUE`)."""
+    return even_pace(words, CUE["lead_s"], duration - CUE["lead_s"], pause_s=CUE["pause_s"])
 
 
 def _initial(text: str) -> str:
@@ -436,9 +501,10 @@ def _initial(text: str) -> str:
 
 def _word_probability(word_emotion: str, emotion: str) -> float:
     """P(the text's word is of `word_emotion` | the utterance's `emotion`); "" is no word."""
+    own = WORD_P if emotion in WORDS else 0.0
     if not word_emotion:
-        return 1.0 - WORD_P - STRAY_P
-    return WORD_P * (word_emotion == emotion) + STRAY_P / len(EMOTIONS)
+        return 1.0 - own - STRAY_P
+    return own * (word_emotion == emotion) + STRAY_P / len(WORDS)
 
 
 # --- files ------------------------------------------------------------------------------------
@@ -467,7 +533,9 @@ def _render(path: Path, u: UtterancePlan, params: Mapping) -> None:
     """Render and encode one utterance to `path` (atomically): the voice, and the face over gray."""
     rng = np.random.default_rng([u.media_seed, 0])
     t = np.arange(round(u.duration_s * AUDIO_RATE)) / AUDIO_RATE
-    sound = over_background(_voice(t, u.hidden, rng), rng, channels=2)
+    words = sum(window(t, start, end) for start, end in spoken_spans(spoken_words(u.text), u.duration_s))
+    change = window(t, u.change_s - CUE["change_s"] / 2, u.change_s + CUE["change_s"] / 2)
+    sound = over_background(_voice(t, u.hidden, rng, words=words, change=change), rng, channels=2)
     frames = face_frames(
         round(u.duration_s * params["fps"]),
         fps=params["fps"],
