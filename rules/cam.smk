@@ -39,3 +39,34 @@ rule cam:
         task=task_params,
     script:
         "../scripts/cam.py"
+
+
+rule attention:
+    input:
+        unpack(attention_inputs),
+        code=model_code("attention.py"),
+    output:
+        galleries=report(
+            directory("results/{dataset}/attention/{attention_model}/galleries"),
+            patterns=["{output}.png"],
+            caption="../report/attention_gallery.rst",
+            category="{dataset}",
+            subcategory="4. CAM maps",
+            labels={"model": "{attention_model}", "figure": "attention: {output}"},
+        ),
+        attention="results/{dataset}/attention/{attention_model}/attention.json",
+    log:
+        "results/{dataset}/logs/attention/{attention_model}.log",
+    benchmark:
+        "results/{dataset}/benchmarks/attention/{attention_model}.tsv"
+    conda:
+        "../envs/tensorflow.yaml"
+    threads: 1
+    params:
+        settings=model_params,
+        entry=model_entry,
+        families=model_families,
+        cam=setting("cam"),
+        task=task_params,
+    script:
+        "../scripts/attention.py"

@@ -41,6 +41,7 @@ wildcard_constraints:
     sklearn_model=one_of(union("sklearn_models")),
     stack_model=one_of(union("stack_models")),
     cam_model=one_of(union("cams")),
+    attention_model=one_of(union("attentions")),
     split="|".join(SPLITS),
     label_figure="trait_distributions|class_distribution",
     prediction_figure="predicted_vs_true|confusion_matrix",
@@ -160,7 +161,7 @@ def converted_vggish(wildcards):
 
 
 def model_name(wildcards):
-    kinds = ("keras_model", "sklearn_model", "stack_model", "cam_model", "model")
+    kinds = ("keras_model", "sklearn_model", "stack_model", "cam_model", "attention_model", "model")
     return next((wildcards.get(kind) for kind in kinds if wildcards.get(kind)), None)
 
 
@@ -233,6 +234,27 @@ def cam_inputs(wildcards):
     }
 
 
+def attention_inputs(wildcards):
+    """A sequence model, its predictions (to rank clips), the caches of every family it reads
+    (``cache_<family>``) and, on synthetic data, the ground truth with the planted moments."""
+    name, root, shards = wildcards.attention_model, f"results/{wildcards.dataset}", dataset(wildcards).shards
+    caches = {
+        f"cache_{family}": expand("{root}/features/{family}/{shard}.h5", root=root, family=family, shard=shards) for family in registry.spec(name).families
+    }
+    return {
+        "model": f"{root}/models/{name}/model.keras",
+        "predictions": expand("{root}/models/{name}/predictions_{split}.csv", root=root, name=name, split=SPLITS),
+        "manifest": f"{root}/manifest.tsv",
+        "ground_truth": ground_truth(wildcards),
+        **caches,
+    }
+
+
+def model_families(wildcards):
+    """A param: the cache families a model reads."""
+    return list(registry.spec(model_name(wildcards)).families)
+
+
 def task_outputs(wildcards):
     """A model's outputs: a target (regression) or a class per unit; CAM galleries are drawn per output."""
     return list(dataset(wildcards).task.outputs)
@@ -267,6 +289,7 @@ def summary_figures(wildcards):
         "model_figures": expand("{root}/plots/{name}.png", root=root, name=names["models"]),
         "cam_profiles": expand("{root}/cam/{model}/profiles.png", root=root, model=chosen.cams),
         "cam_galleries": expand("{root}/cam/{model}/galleries", root=root, model=chosen.cams),
+        "attention_galleries": expand("{root}/attention/{model}/galleries", root=root, model=chosen.attentions),
     }
 
 
@@ -278,7 +301,13 @@ def benchmarks(wildcards):
         *expand("{root}/{rule}/{shard}.tsv", root=root, rule=shard_rules, shard=chosen.shards),
         *expand("{root}/train/{model}.tsv", root=root, model=chosen.keras_models),
         *expand("{root}/cam/{model}.tsv", root=root, model=chosen.cams),
+        *expand("{root}/attention/{model}.tsv", root=root, model=chosen.attentions),
     ]
+
+
+def attention_files(wildcards):
+    """Each sequence model's attention.json."""
+    return expand("results/{dataset}/attention/{model}/attention.json", dataset=wildcards.dataset, model=dataset(wildcards).attentions)
 
 
 def cam_files(name):
@@ -320,4 +349,5 @@ def final_outputs():
         outputs += expand("{root}/features/{family}/{shard}.h5", root=root, family=chosen.families, shard=chosen.shards)
         outputs += [f"{root}/features/mfcc_length.json"]
         outputs += expand("{root}/cam/{cam_model}/localisation.json", root=root, cam_model=chosen.cams)
+        outputs += expand("{root}/attention/{model}/attention.json", root=root, model=chosen.attentions)
     return outputs

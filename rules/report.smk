@@ -126,6 +126,7 @@ rule summary:
         metrics=metrics_of_all_models,
         predictions=predictions_of_all_models("test"),
         localisation=cam_files("localisation.json"),
+        attention=attention_files,
         ground_truth=ground_truth,
         benchmarks=benchmarks,
         code=code("summary.py"),
@@ -153,6 +154,7 @@ rule summary:
     params:
         models=dataset_models(),
         cams=dataset_models("cams"),
+        attentions=dataset_models("attentions"),
         keras_models=dataset_models("keras_models"),
         outputs=task_outputs,
         task=task_params,

@@ -30,6 +30,7 @@ with rule_log(snakemake) as log:  # noqa: F821
         model: {output: str((Path(folder) / f"{output}.png").relative_to(root)) for output in snakemake.params.outputs}
         for model, folder in zip(snakemake.params.cams, snakemake.input.cam_galleries)
     }
+    attentions = {model: read_json(path) for model, path in zip(snakemake.params.attentions, snakemake.input.attention)}
     figures = {
         "data": [str(Path(p).relative_to(root)) for p in snakemake.input.data_figures],
         "training": [str(Path(p).relative_to(root)) for p in snakemake.input.training_figures],
@@ -37,6 +38,10 @@ with rule_log(snakemake) as log:  # noqa: F821
         "models": [str(Path(p).relative_to(root)) for p in snakemake.input.get("model_figures", [])],
         "cam_profiles": {m: str(Path(p).relative_to(root)) for m, p in zip(snakemake.params.cams, snakemake.input.cam_profiles)},
         "cam_galleries": galleries,
+        "attention_galleries": {
+            model: {output: str((Path(folder) / f"{output}.png").relative_to(root)) for output in snakemake.params.outputs}
+            for model, folder in zip(snakemake.params.attentions, snakemake.input.attention_galleries)
+        },
     }
     timings = pd.DataFrame(
         [{"rule": Path(path).parent.name, "job": Path(path).stem, **pd.read_csv(path, sep="\t").iloc[0]} for path in snakemake.input.benchmarks]
@@ -55,6 +60,7 @@ with rule_log(snakemake) as log:  # noqa: F821
         keras_models=snakemake.params.keras_models,
         timings=timings,
         fusion=fusion,
+        attentions=attentions,
     )
     write_tsv(snakemake.output.table, summary.summary_table(metrics))
     markdown = summary.to_markdown(page)

@@ -58,7 +58,7 @@ def envelope(wav: str | os.PathLike, params: dict, frames: int) -> np.ndarray:
     return np.pad(rms, (0, frames - len(rms))).astype(np.float32)
 
 
-def _ranked(prediction_files: dict[str, str], splits: list[str]) -> pd.DataFrame:
+def ranked_predictions(prediction_files: dict[str, str], splits: list[str]) -> pd.DataFrame:
     tables = [pd.read_csv(prediction_files[split]).assign(split=split) for split in splits]
     return pd.concat(tables, ignore_index=True)
 
@@ -104,7 +104,7 @@ def write_cams(
     cam_model = feature_model(model)
 
     Path(outputs.galleries).mkdir(parents=True, exist_ok=True)
-    ranked = _ranked(dict(zip(SPLITS, predictions)), cam_settings["splits"])
+    ranked = ranked_predictions(dict(zip(SPLITS, predictions)), cam_settings["splits"])
     tops = {output: top_clips(ranked, output, cam_settings["top_k"], task) for output in task.outputs}
     wanted = sorted({clip for top in tops.values() for clip in top["clip_id"]})
     rows = read_manifest(manifest).set_index("clip_id").loc[wanted].reset_index()

@@ -74,9 +74,11 @@ class DatasetPlan:
         self.stack_models = [spec.name for spec in self.enabled if spec.framework == STACK]
         self.members = {name: registry.spec(name).members(config["models"].get(name, {}), self.enabled) for name in self.stack_models}
         """Each stack model -> the models it combines."""
-        self.modalities = {name: modalities(name, self.members.get(name)) for name in self.models}
+        available = ("audio", *(["video"] if self.has_video else []), *(["text"] if self.adapter.HAS_TEXT else []))
+        self.modalities = {name: modalities(name, self.members.get(name), available) for name in self.models}
         """Each model -> the modalities it uses (audio, video, text), a stack's from its members."""
         self.cams = [spec.name for spec in self.enabled if spec.cam is not None]
+        self.attentions = [spec.name for spec in self.enabled if spec.attention is not None]
         self._check_models()
 
     def settings(self) -> dict:

@@ -35,6 +35,22 @@ class CamSpec:
 
 
 @dataclass(frozen=True)
+class AttentionSpec:
+    """Where a sequence model's attention over time is, and when each of its weights falls.
+
+    Attributes
+    ----------
+    layer : the `impressions.models.sequence.AttentionPooling` layer whose weights are drawn
+    mask : the instance's input that marks the real elements of that axis
+    times : (instance, params of each cache family) -> seconds of each weight
+    """
+
+    layer: str
+    mask: str
+    times: Callable[[Any, dict], Any]
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """Everything the pipeline asks about one model.
 
@@ -51,6 +67,7 @@ class ModelSpec:
     input_settings : settings its `instances` read, kept from its builder (``mfcc_length`` is
         also an input file: the training split's MFCC length)
     cam : how its class activation maps are laid out; None for a model without CAMs
+    attention : where its attention over time is (sequence models); None for the others
     init_from : models whose trained conv weights it may start from (config ``init_from``)
     tasks : the tasks it supports
     """
@@ -64,6 +81,7 @@ class ModelSpec:
     input_shapes: Callable[[Any], dict] = instances.no_shapes
     input_settings: tuple[str, ...] = ()
     cam: CamSpec | None = None
+    attention: AttentionSpec | None = None
     init_from: tuple[str, ...] = ()
     tasks: tuple[str, ...] = TASKS
 
@@ -84,6 +102,7 @@ class ModelSpec:
             return f"{function.__module__}.{function.__qualname__}"
 
         cam = None if self.cam is None else {"spectrogram": self.cam.spectrogram, "frame_s": named(self.cam.frame_s)}
+        attention = None if self.attention is None else {"layer": self.attention.layer, "mask": self.attention.mask, "times": named(self.attention.times)}
         return {
             "framework": self.framework,
             "builder": self.builder,
@@ -93,6 +112,7 @@ class ModelSpec:
             "input_shapes": named(self.input_shapes),
             "input_settings": list(self.input_settings),
             "cam": cam,
+            "attention": attention,
             "init_from": list(self.init_from),
             "tasks": list(self.tasks),
         }

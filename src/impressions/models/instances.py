@@ -116,6 +116,57 @@ def mfcc_tensor(mfcc: np.ndarray, *, length: int) -> np.ndarray:
     return out.T[..., np.newaxis]
 
 
+def aligned_steps(readers: Readers, clip_id: str, settings: dict) -> list:
+    """The aligned cache's steps of the clip: ``audio`` and ``mask``, and ``video`` and ``text`` where the dataset has them."""
+    cache = readers["aligned"]
+    instance = {"audio": cache.get("audio", clip_id), "mask": cache.get("mask", clip_id)}
+    instance.update({name: cache.get(name, clip_id) for name in ("video", "text") if cache.params[name]})
+    return [instance]
+
+
+TIME_CODE_HZ = (0.25, 0.5, 1.0, 2.0, 4.0)
+"""Frequencies of the sinusoidal time code of the unaligned streams: periods of 4 s down to 0.25 s."""
+MFCC_RATE = 16000
+"""The sample rate of the wav stage, whose frames the MFCC cache's hop counts."""
+
+
+def time_code(seconds: np.ndarray) -> np.ndarray:
+    """(n, 10) float32: sin and cos of 2 pi f t for each f of `TIME_CODE_HZ`, what tells a stream's elements when they are."""
+    angles = 2 * np.pi * np.asarray(seconds, dtype=np.float64)[:, None] * np.array(TIME_CODE_HZ)
+    return np.concatenate([np.sin(angles), np.cos(angles)], axis=1).astype(np.float32)
+
+
+def padded(values: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """`values` cut or zero-padded to `length` along time, and the (length,) uint8 mask of the real ones."""
+    out = np.zeros((length, *values.shape[1:]), dtype=values.dtype)
+    kept = values[:length]
+    out[: len(kept)] = kept
+    return out, (np.arange(length) < len(kept)).astype(np.uint8)
+
+
+def unaligned_streams(readers: Readers, clip_id: str, settings: dict) -> list:
+    """Each modality at its own rate, each element with the time code of when it is.
+
+    ``audio``: the clip's log-mel in dB (the MFCC cache's ``log_mel_db``, one frame every 32 ms),
+    padded to the aligned cache's horizon; ``frames``: the frame cache's frames, at the centres of
+    equal slices of the clip; ``tokens`` (datasets with text): the aligned cache's hashed words at
+    the times they were placed, padded to ``max_tokens``. Each with ``<stream>_mask`` and ``<stream>_time``.
+    """
+    log_mel, aligned = readers["mfcc"].get("log_mel_db", clip_id), readers["aligned"]
+    hop_s = readers["mfcc"].params["hop_length"] / MFCC_RATE
+    horizon = aligned.params["max_steps"] * aligned.params["step_s"]
+    audio, audio_mask = padded(log_mel, int(np.ceil(horizon / hop_s)))
+    frames = readers["frames"].get("frames", clip_id)
+    duration = (len(log_mel) - 1) * hop_s
+    instance = {"audio": audio, "audio_mask": audio_mask, "audio_time": time_code(np.arange(len(audio)) * hop_s)}
+    instance.update(frames=frames, frames_mask=np.ones(len(frames), np.uint8), frames_time=time_code((np.arange(len(frames)) + 0.5) * duration / len(frames)))
+    if aligned.params["text"]:
+        tokens, tokens_mask = padded(aligned.get("tokens", clip_id), settings["max_tokens"])
+        times, _ = padded(aligned.get("token_times", clip_id), settings["max_tokens"])
+        instance.update(tokens=tokens, tokens_mask=tokens_mask, tokens_time=time_code(times))
+    return [instance]
+
+
 def no_instances(readers: Readers, clip_id: str, settings: dict) -> list:
     """For a model that reads no cache: the ensemble reads its members' predictions instead."""
     return []
@@ -150,6 +201,35 @@ def fusion_inputs(instance) -> dict:
     """The fusion instance -> the builder's ``mfcc_shape`` and ``frames_shape`` (and ``text_dim``)."""
     shapes = {"mfcc_shape": tuple(instance["mfcc"].shape), "frames_shape": tuple(instance["frames"].shape)}
     return {**shapes, "text_dim": instance["text"].shape[0]} if "text" in instance else shapes
+
+
+def aligned_inputs(instance) -> dict:
+    """The aligned instance -> the builder's ``steps``, ``bands``, ``frame_shape`` and ``text_dim`` (None without them)."""
+    steps, bands = instance["audio"].shape
+    video, text = instance.get("video"), instance.get("text")
+    return {
+        "steps": steps,
+        "bands": bands,
+        "frame_shape": None if video is None else tuple(video.shape[1:]),
+        "text_dim": None if text is None else text.shape[1],
+    }
+
+
+def unaligned_inputs(instance) -> dict:
+    """The unaligned instance -> the builder's stream shapes (``tokens_shape`` None without text) and ``time_dim``."""
+    tokens = instance.get("tokens")
+    shapes = {"audio_shape": tuple(instance["audio"].shape), "frames_shape": tuple(instance["frames"].shape)}
+    return {**shapes, "tokens_shape": None if tokens is None else tuple(tokens.shape), "time_dim": instance["audio_time"].shape[1]}
+
+
+def step_times(instance, params: dict) -> np.ndarray:
+    """Seconds of each aligned step's centre (an ``aligned_steps`` instance; ``params``: cache family -> params)."""
+    return (np.arange(len(instance["mask"])) + 0.5) * params["aligned"]["step_s"]
+
+
+def audio_frame_times(instance, params: dict) -> np.ndarray:
+    """Seconds of each log-mel frame of an ``unaligned_streams`` instance (librosa's frames are centred on them)."""
+    return np.arange(len(instance["audio_mask"])) * params["mfcc"]["hop_length"] / MFCC_RATE
 
 
 def patch_frame_s(params: dict) -> float:

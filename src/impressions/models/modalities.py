@@ -16,25 +16,27 @@ from impressions.models import bootstrap, registry
 from impressions.models.metrics import pred_column, true_column
 from impressions.models.task import Task
 
-MODALITY_OF_FAMILY = {
-    "logmel": "audio",
-    "spectrogram": "audio",
-    "mfcc": "audio",
-    "rawwave": "audio",
-    "egemaps": "audio",
-    "vggish": "audio",
-    "frames": "video",
-    "text": "text",
-}
-"""Cache family -> the modality it comes from."""
 ORDER = ("audio", "video", "text")
+MODALITY_OF_FAMILY = {
+    "logmel": ("audio",),
+    "spectrogram": ("audio",),
+    "mfcc": ("audio",),
+    "rawwave": ("audio",),
+    "egemaps": ("audio",),
+    "vggish": ("audio",),
+    "frames": ("video",),
+    "text": ("text",),
+    "aligned": ORDER,
+}
+"""Cache family -> the modalities it comes from (the aligned cache holds every one the dataset has)."""
 
 
-def modalities(name: str, members: list[str] | None = None) -> list[str]:
-    """The modalities of a registered model, in `ORDER`; a stack's are its `members`' together."""
+def modalities(name: str, members: list[str] | None = None, available: tuple[str, ...] = ORDER) -> list[str]:
+    """The modalities of a registered model, in `ORDER`; a stack's are its `members`' together;
+    only those the dataset has (`available`)."""
     families = {family for model in (members or [name]) for family in registry.spec(model).families}
-    used = {MODALITY_OF_FAMILY[family] for family in families}
-    return [modality for modality in ORDER if modality in used]
+    used = {modality for family in families for modality in MODALITY_OF_FAMILY[family]}
+    return [modality for modality in ORDER if modality in used and modality in available]
 
 
 def label(names: list[str]) -> str:

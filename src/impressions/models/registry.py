@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from impressions.io.errors import InputError
 from impressions.models import instances
-from impressions.models.entry import STACK, CamSpec, ModelSpec
+from impressions.models.entry import STACK, AttentionSpec, CamSpec, ModelSpec
 
 _PATCHES = dict(families=("spectrogram",), instances=instances.real_patches, exclusion_reason="no log-mel patch", input_shapes=instances.spectrogram_input)
 _SUMMARY = dict(families=("spectrogram",), instances=instances.summary, input_shapes=instances.spectrogram_input)
@@ -61,6 +61,25 @@ MODELS: dict[str, ModelSpec] = {
             instances.mfcc_frames_and_text,
             input_shapes=instances.fusion_inputs,
             input_settings=("audio_input", "mfcc_length"),
+        ),
+        ModelSpec(
+            "aligned_gru",
+            "keras",
+            "sequence.aligned_gru",
+            ("aligned",),
+            instances.aligned_steps,
+            input_shapes=instances.aligned_inputs,
+            attention=AttentionSpec("attention_pool", "mask", instances.step_times),
+        ),
+        ModelSpec(
+            "crossmodal_attention",
+            "keras",
+            "sequence.crossmodal_attention",
+            ("mfcc", "frames", "aligned"),
+            instances.unaligned_streams,
+            input_shapes=instances.unaligned_inputs,
+            input_settings=("max_tokens",),
+            attention=AttentionSpec("audio_pool", "audio_mask", instances.audio_frame_times),
         ),
         ModelSpec("knn", "sklearn", "knn.knn", ("vggish",), instances.windows, exclusion_reason="no VGGish embedding"),
         ModelSpec("egemaps_linear", "sklearn", "linear.functionals_linear", ("egemaps",), instances.egemaps_functionals),

@@ -246,6 +246,45 @@ def cam_table(localisations: dict[str, dict]) -> pd.DataFrame:
     return table
 
 
+def attention_table(attentions: dict[str, dict]) -> pd.DataFrame:
+    """Per sequence model and output with planted moments among its top clips: how many there are,
+    how many the attention peaks within the tolerance of, and the share; then the model's total."""
+    rows = []
+    for name, result in attentions.items():
+        for output, found in result["outputs"].items():
+            if found["planted"]:
+                rows.append({"model": name, "output": output, "top clips": len(found["clips"]), **_peaks(found)})
+        if result["planted"]:
+            rows.append({"model": name, "output": "all", "top clips": sum(len(f["clips"]) for f in result["outputs"].values()), **_peaks(result)})
+    return pd.DataFrame(rows, columns=["model", "output", "top clips", "with a planted moment", "peak within tolerance", "share"])
+
+
+def _peaks(found: dict) -> dict:
+    return {"with a planted moment": found["planted"], "peak within tolerance": found["within"], "share": found["share"]}
+
+
+def _attention_blocks(attentions: dict[str, dict], galleries: dict[str, dict[str, str]], noun: str) -> list[Block]:
+    """The sequence models' attention over time: the planted-moment table (synthetic data) and one gallery each."""
+    page: list[Block] = [("h2", "Attention over time: when the sequence models looked")]
+    table = attention_table(attentions)
+    if len(table):
+        tolerance = next(iter(attentions.values()))["tolerance_s"]
+        page += [
+            (
+                "p",
+                'The generator planted a moment in some clips (the MELD-layout set: the word "oh" and a voice change at '
+                f"the same time, which alone tells surprise). For each {noun}'s top clips, how many have that moment and in "
+                f"how many the model's attention over time peaks within {tolerance:g} s of it.",
+            ),
+            ("table", _formatted(table, 3)),
+        ]
+    for name, result in attentions.items():
+        shown = max(result["outputs"], key=lambda output: (result["outputs"][output]["planted"], output == next(iter(result["outputs"]))))
+        page.append(("image", (galleries[name][shown], f"{name}: attention over time of the top clips for {shown}")))
+    page.append(("p", f"Galleries of every {noun} are in `attention/<model>/galleries/<{noun}>.png`, the peaks in `attention/<model>/attention.json`."))
+    return page
+
+
 def time_table(jobs: pd.DataFrame) -> pd.DataFrame:
     """Where the run's time went, per rule, from Snakemake's benchmark files.
 
@@ -291,6 +330,7 @@ def blocks(
     keras_models: list[str],
     timings: pd.DataFrame | None = None,
     fusion: pd.DataFrame | None = None,
+    attentions: dict[str, dict] | None = None,
 ) -> list[Block]:
     """The page, top to bottom: warnings, clips, the comparison (classification: and F1 per class),
     the CAMs (profiles and one gallery per model: the hidden cue's trait, else the best-predicted
@@ -308,6 +348,8 @@ def blocks(
         class -> path): paths relative to the page
     fusion : each fusion model against each single-modality model on the test split
         (`impressions.models.modalities.fusion_against_single`); nothing shown when None or empty
+    attentions : sequence model -> its attention.json content (`impressions.cam.attention`), its
+        galleries in ``figures["attention_galleries"]`` (model -> output -> path); none: no section
 
     The task (regression or classification) is read from the metrics (`task_of`).
     """
@@ -399,6 +441,8 @@ def blocks(
                 ("image", (figures["cam_galleries"][name][trait], f"{name}: top clips for {trait}")),
             ]
         page.append(("p", f"Galleries of every {noun} are in `cam/<model>/galleries/<{noun}>.png`, the maps in `cam/<model>/cams.h5`."))
+    if attentions:
+        page += _attention_blocks(attentions, figures["attention_galleries"], noun)
 
     if task.classification:
         data, curves, heading, prediction = "clips per class per split", "loss and accuracy per epoch", "Confusion matrices (test split)", "confusion matrix"
