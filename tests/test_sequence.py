@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from impressions.cam.attention import peak_time, planted_moment, share_within
+from impressions.features.frame_functionals import frame_descriptors, frame_steps, motion_energy
 from impressions.io.cache import CacheReader, write_cache
 from impressions.models import instances
 from impressions.models.registry import MODELS
-from impressions.models.sequence import AttentionPooling, aligned_gru, crossmodal_attention
+from impressions.models.sequence import AttentionPooling, ClipDeviation, MaskedMean, aligned_gru, crossmodal_attention
 
 
 def test_attention_pooling_is_a_softmax_over_the_real_steps():
@@ -48,7 +49,7 @@ def test_the_aligned_model_learns_a_word_and_a_voice_change_at_the_same_step_and
     rng = np.random.default_rng(0)
     train, y_train, _ = timing_problem(400, rng)
     test, y_test, word = timing_problem(200, rng)
-    model = aligned_gru(steps=12, bands=4, frame_shape=None, text_dim=3, units=16, dropout=0.0, output_activation="linear", n_outputs=2, seed=0)
+    model = aligned_gru(steps=12, bands=4, video_dim=None, text_dim=3, units=16, dropout=0.0, output_activation="linear", n_outputs=2, seed=0)
     model.get_layer("audio_standardize").adapt(train["audio"])
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(train, y_train, epochs=30, batch_size=32, verbose=0)
@@ -64,7 +65,7 @@ def streams(rng, *, tokens: int, real_tokens: int):
         "audio": rng.standard_normal((1, 20, 8)).astype(np.float32),
         "audio_mask": np.array([[1] * 15 + [0] * 5], np.uint8),
         "audio_time": instances.time_code(np.arange(20) * 0.032)[None],
-        "frames": rng.integers(0, 256, (1, 3, 16, 16, 3), dtype=np.uint8),
+        "frames": rng.standard_normal((1, 3, 9)).astype(np.float32),
         "frames_mask": np.ones((1, 3), np.uint8),
         "frames_time": instances.time_code(np.array([0.1, 0.3, 0.5]))[None],
         "tokens": rng.standard_normal((1, tokens, 5)).astype(np.float32),
@@ -74,7 +75,7 @@ def streams(rng, *, tokens: int, real_tokens: int):
 
 
 def test_the_crossmodal_model_ignores_what_its_masks_pad_and_survives_saving(tmp_path):
-    model = crossmodal_attention(audio_shape=(20, 8), frames_shape=(3, 16, 16, 3), tokens_shape=(6, 5), units=8, n_outputs=3, output_activation="linear")
+    model = crossmodal_attention(audio_shape=(20, 8), frames_shape=(3, 9), tokens_shape=(6, 5), units=8, n_outputs=3, output_activation="linear")
     x = streams(np.random.default_rng(0), tokens=6, real_tokens=4)
     changed = {key: value.copy() for key, value in x.items()}
     changed["audio"][:, 15:] += 100.0
@@ -129,9 +130,10 @@ def test_aligned_steps_are_the_cache_arrays(readers):
     opened, arrays = readers
     (instance,) = instances.aligned_steps(opened, "c", {})
     assert sorted(instance) == ["audio", "mask", "text", "video"]
-    for name in instance:
+    for name in ("audio", "mask", "text"):
         np.testing.assert_array_equal(instance[name], arrays[name][0])
-    assert instances.aligned_inputs(instance) == {"steps": 10, "bands": 64, "frame_shape": (4, 6, 3), "text_dim": 8}
+    np.testing.assert_array_equal(instance["video"], frame_steps(arrays["video"][0]))  # each step's frame as its colour and motion
+    assert instances.aligned_inputs(instance) == {"steps": 10, "bands": 64, "video_dim": 9, "text_dim": 8}
     np.testing.assert_allclose(instances.step_times(instance, {"aligned": {"step_s": 0.24}}), (np.arange(10) + 0.5) * 0.24)
 
 
@@ -143,11 +145,12 @@ def test_unaligned_streams_keep_each_rate_and_the_times(readers):
     np.testing.assert_array_equal(instance["audio"], opened["mfcc"].get("log_mel_db", "c")[:75])
     np.testing.assert_allclose(instance["audio_time"], instances.time_code(np.arange(75) * 0.032))
     duration = 99 * 0.032
+    np.testing.assert_array_equal(instance["frames"], frame_steps(opened["frames"].get("frames", "c")))
     np.testing.assert_allclose(instance["frames_time"], instances.time_code((np.arange(6) + 0.5) * duration / 6))
     assert instance["tokens"].shape == (5, 8) and instance["tokens_mask"].tolist() == [1, 1, 1, 0, 0]
     np.testing.assert_allclose(instance["tokens_time"][:3], instances.time_code(np.array([0.2, 0.9, 1.5])), atol=1e-6)
     shapes = instances.unaligned_inputs(instance)
-    assert shapes == {"audio_shape": (75, 128), "frames_shape": (6, 4, 6, 3), "tokens_shape": (5, 8), "time_dim": 10}
+    assert shapes == {"audio_shape": (75, 128), "frames_shape": (6, 9), "tokens_shape": (5, 8), "time_dim": 10}
     np.testing.assert_allclose(instances.audio_frame_times(instance, {"mfcc": {"hop_length": 512}}), np.arange(75) * 0.032)
 
 
@@ -166,3 +169,32 @@ def test_peaks_planted_moments_and_shares():
     entries.append({"planted_s": 3.0, "within": True})
     assert share_within(entries) == {"planted": 3, "within": 2, "share": pytest.approx(2 / 3)}
     assert share_within(entries[2:3]) == {"planted": 0, "within": 0, "share": None}
+
+
+def test_masked_mean_and_clip_deviation_count_the_real_steps_only():
+    values = np.array([[[1.0, 2.0], [3.0, 6.0], [100.0, 100.0]]], np.float32)
+    mask = np.array([[1, 1, 0]], np.uint8)
+    np.testing.assert_allclose(np.asarray(MaskedMean()([values, mask])), [[2.0, 4.0]])
+    np.testing.assert_allclose(np.asarray(ClipDeviation()([values, mask])), [[[-1.0, -2.0], [1.0, 2.0], [0.0, 0.0]]])
+
+
+def test_attention_scored_from_a_third_input_ignores_the_values_for_the_weights():
+    rng = np.random.default_rng(3)
+    values, scored, mask = rng.standard_normal((1, 4, 3)).astype(np.float32), rng.standard_normal((1, 4, 2)).astype(np.float32), np.ones((1, 4), np.uint8)
+    layer = AttentionPooling(seed=2)
+    _, weights = layer([values, mask, scored])
+    _, again = layer([values * 10 + 5, mask, scored])
+    np.testing.assert_allclose(np.asarray(weights), np.asarray(again), rtol=1e-6)
+    kernel, bias = (np.asarray(w) for w in layer.score.get_weights())
+    scores = (scored @ kernel)[..., 0] + bias[0]
+    np.testing.assert_allclose(np.asarray(weights), np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True), rtol=1e-5)
+
+
+def test_frame_steps_are_the_descriptors_and_the_motion_from_the_frame_before():
+    frames = np.random.default_rng(4).integers(0, 256, (3, 4, 5, 3), dtype=np.uint8)
+    steps = frame_steps(frames)
+    assert steps.shape == (3, 9) and steps.dtype == np.float32
+    np.testing.assert_allclose(steps[:, :8], frame_descriptors(frames))
+    luma = frames.astype(np.float64) @ np.array([0.299, 0.587, 0.114]) / 255
+    np.testing.assert_allclose(steps[:, 8], [0.0, *np.abs(np.diff(luma, axis=0)).mean(axis=(1, 2))], atol=1e-5)
+    np.testing.assert_allclose(steps[1:, 8], motion_energy(frames), atol=1e-7)

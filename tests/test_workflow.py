@@ -106,7 +106,7 @@ def test_mfcc_length_is_the_train_mean_frame_count(run):
 
 
 TRAINED = [
-    *("vggish_head", "clip_cnn", "clip_cam_cnn", "summary_cnn", "summary_cam_cnn", "rawwav_cam_cnn", "fusion"),
+    *("vggish_head", "clip_cnn", "clip_cam_cnn", "summary_cnn", "summary_cam_cnn", "rawwav_cam_cnn", "fusion", "aligned_gru", "crossmodal_attention"),
     *("knn", "egemaps_linear", "video_linear", "audiovisual_linear"),
 ]
 SKLEARN_MODELS = {"knn", "egemaps_linear", "video_linear", "audiovisual_linear"}
@@ -219,7 +219,25 @@ def figures(run: Path) -> list[Path]:
         *(run / "plots" / m / "predicted_vs_true.png" for m in MODELS),
         *(run / "cam" / m / "profiles.png" for m in CAM_INPUTS),
         *(run / "cam" / m / "galleries" / f"{t}.png" for m in CAM_INPUTS for t in TRAITS),
+        *(run / "attention" / m / "galleries" / f"{t}.png" for m in SEQUENCE for t in TRAITS),
     ]
+
+
+SEQUENCE = ["aligned_gru", "crossmodal_attention"]
+
+
+@pytest.mark.parametrize("model", SEQUENCE)
+def test_the_attention_stage_gives_each_traits_top_clips_a_peak_inside_the_clip(run, model):
+    manifest = read_manifest(run / "manifest.tsv").set_index("clip_id")
+    result = json.loads((run / "attention" / model / "attention.json").read_text())
+    assert result["model"] == model and result["splits"] == ["test"] and list(result["outputs"]) == list(TRAITS)
+    test = pd.read_csv(run / "models" / model / "predictions_test.csv")
+    for trait, found in result["outputs"].items():
+        ranked = test.sort_values([f"{trait}_pred", "clip_id"], ascending=[False, True])["clip_id"].tolist()
+        assert [c["clip_id"] for c in found["clips"]] == ranked[: len(found["clips"])]  # best first, as the CAM galleries
+        assert all(0 <= c["peak_s"] <= manifest.loc[c["clip_id"], "duration_s"] + 0.24 for c in found["clips"])
+        assert found["planted"] == 0 and found["share"] is None  # no planted moments in the First Impressions layout
+    assert "## Attention over time" in (run / "summary.md").read_text()
 
 
 def test_comparison_table_has_every_model_and_yardstick_with_the_metrics_files_figures(run):

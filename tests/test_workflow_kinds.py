@@ -26,15 +26,17 @@ SMALL = {"spectrogram": {"seconds": 4}, "rawwave": {"seconds": 4}, "frames": {"p
 EPOCHS = {"max_epochs": 2, "patience": 1}
 MODELS = {
     "meld": {
-        "enabled": ["vggish_head", "clip_cam_cnn", "fusion", "knn", "egemaps_linear", "audiovisual_text_linear"],
+        "enabled": ["vggish_head", "clip_cam_cnn", "fusion", "aligned_gru", "crossmodal_attention", "knn", "egemaps_linear", "audiovisual_text_linear"],
         "vggish_head": {"hidden_units": 16, **EPOCHS},
         "clip_cam_cnn": {"filters": [8, 16], "init_from": "", **EPOCHS},
         "fusion": {"crop": 32, "vgg_filters": [8], **EPOCHS},
+        "aligned_gru": {"units": 8, **EPOCHS},
+        "crossmodal_attention": {"units": 8, **EPOCHS},
     },
     "table": {"enabled": ["clip_cnn", "knn", "egemaps_linear"], "clip_cnn": {"filters": [8, 16], "dense_units": 16, **EPOCHS}},
 }
-"""A Keras model, KNN and the eGeMAPS baseline per kind (a CAM model, the fusion and the audio-video-text linear model where
-there is video), two epochs each."""
+"""A Keras model, KNN and the eGeMAPS baseline per kind (a CAM model, the fusion, the two sequence models and the
+audio-video-text linear model where there is video), two epochs each."""
 CLASSES = {"meld": synthetic_meld.EMOTIONS, "table": synthetic_table.CLASSES}
 
 

@@ -84,3 +84,9 @@ def frame_functionals(frames: np.ndarray) -> np.ndarray:
     motion = motion if len(motion) else np.zeros(1, np.float32)
     values = [(column.mean(), column.std()) for column in (*descriptors.T, motion)]
     return np.array(values, dtype=np.float32).reshape(-1)
+
+
+def frame_steps(frames: np.ndarray) -> np.ndarray:
+    """(T, 9) float32: each frame's descriptors and its motion from the frame before (0 for the first)."""
+    motion = np.concatenate([[0.0], motion_energy(frames)]) if len(frames) else np.zeros(0)
+    return np.concatenate([frame_descriptors(frames), motion[:, None]], axis=1).astype(np.float32)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from impressions.features.frame_functionals import frame_functionals
+from impressions.features.frame_functionals import frame_functionals, frame_steps
 from impressions.io.cache import CacheReader
 
 Readers = dict[str, CacheReader]
@@ -120,7 +120,10 @@ def aligned_steps(readers: Readers, clip_id: str, settings: dict) -> list:
     """The aligned cache's steps of the clip: ``audio`` and ``mask``, and ``video`` and ``text`` where the dataset has them."""
     cache = readers["aligned"]
     instance = {"audio": cache.get("audio", clip_id), "mask": cache.get("mask", clip_id)}
-    instance.update({name: cache.get(name, clip_id) for name in ("video", "text") if cache.params[name]})
+    if cache.params["video"]:
+        instance["video"] = frame_steps(cache.get("video", clip_id))
+    if cache.params["text"]:
+        instance["text"] = cache.get("text", clip_id)
     return [instance]
 
 
@@ -148,15 +151,16 @@ def unaligned_streams(readers: Readers, clip_id: str, settings: dict) -> list:
     """Each modality at its own rate, each element with the time code of when it is.
 
     ``audio``: the clip's log-mel in dB (the MFCC cache's ``log_mel_db``, one frame every 32 ms),
-    padded to the aligned cache's horizon; ``frames``: the frame cache's frames, at the centres of
-    equal slices of the clip; ``tokens`` (datasets with text): the aligned cache's hashed words at
-    the times they were placed, padded to ``max_tokens``. Each with ``<stream>_mask`` and ``<stream>_time``.
+    padded to the aligned cache's horizon; ``frames``: the colour and motion descriptors of the
+    frame cache's frames (`frame_functionals.frame_steps`), at the centres of equal slices of the
+    clip; ``tokens`` (datasets with text): the aligned cache's hashed words at the times they were
+    placed, padded to ``max_tokens``. Each with ``<stream>_mask`` and ``<stream>_time``.
     """
     log_mel, aligned = readers["mfcc"].get("log_mel_db", clip_id), readers["aligned"]
     hop_s = readers["mfcc"].params["hop_length"] / MFCC_RATE
     horizon = aligned.params["max_steps"] * aligned.params["step_s"]
     audio, audio_mask = padded(log_mel, int(np.ceil(horizon / hop_s)))
-    frames = readers["frames"].get("frames", clip_id)
+    frames = frame_steps(readers["frames"].get("frames", clip_id))
     duration = (len(log_mel) - 1) * hop_s
     instance = {"audio": audio, "audio_mask": audio_mask, "audio_time": time_code(np.arange(len(audio)) * hop_s)}
     instance.update(frames=frames, frames_mask=np.ones(len(frames), np.uint8), frames_time=time_code((np.arange(len(frames)) + 0.5) * duration / len(frames)))
@@ -204,15 +208,10 @@ def fusion_inputs(instance) -> dict:
 
 
 def aligned_inputs(instance) -> dict:
-    """The aligned instance -> the builder's ``steps``, ``bands``, ``frame_shape`` and ``text_dim`` (None without them)."""
+    """The aligned instance -> the builder's ``steps``, ``bands``, ``video_dim`` and ``text_dim`` (None without them)."""
     steps, bands = instance["audio"].shape
     video, text = instance.get("video"), instance.get("text")
-    return {
-        "steps": steps,
-        "bands": bands,
-        "frame_shape": None if video is None else tuple(video.shape[1:]),
-        "text_dim": None if text is None else text.shape[1],
-    }
+    return {"steps": steps, "bands": bands, "video_dim": None if video is None else video.shape[1], "text_dim": None if text is None else text.shape[1]}
 
 
 def unaligned_inputs(instance) -> dict:
