@@ -8,7 +8,7 @@ import pytest
 
 from impressions import SPLITS, TRAITS
 from impressions.models.metrics import evaluate, prediction_table
-from impressions.report.summary import blocks, cam_table, comparison, summary_table, time_table, to_html, to_markdown
+from impressions.report.summary import attention_table, blocks, cam_table, comparison, shown_output, summary_table, time_table, to_html, to_markdown
 
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
 
@@ -540,3 +540,47 @@ def test_how_sure_a_classification_is_against_the_majority_class():
         "0. On a few dozen clips, models whose intervals overlap are not told apart." in page
     )
     assert "No model is better than the majority class. Intervals" in to_markdown(blocks(**class_page_inputs({"flat": metrics["flat"]})))
+
+
+def attention_result(planted: dict[str, tuple[int, int]], n_clips: int = 3) -> dict:
+    """An attention.json with, per output, (clips with a planted moment, of which peak within 0.5 s)."""
+    outputs = {}
+    for output, (with_moment, within) in planted.items():
+        clips = [{"planted_s": 1.0 if i < with_moment else None, "within": i < within} for i in range(n_clips)]
+        outputs[output] = {"clips": clips, "planted": with_moment, "within": within, "share": within / with_moment if with_moment else None}
+    total, inside = sum(p for p, _ in planted.values()), sum(w for _, w in planted.values())
+    return {"tolerance_s": 0.5, "outputs": outputs, "planted": total, "within": inside, "share": inside / total if total else None}
+
+
+def test_attention_table_lists_the_outputs_with_planted_moments_and_each_models_total():
+    table = attention_table(
+        {"a": attention_result({"joy": (0, 0), "surprise": (2, 1), "fear": (1, 1)}), "b": attention_result({"joy": (0, 0), "surprise": (0, 0), "fear": (0, 0)})}
+    )
+    assert table.index.name == "model" and list(table.index) == ["a", "a", "a"]  # b has no planted moment: no row
+    assert list(table["output"]) == ["surprise", "fear", "all"]
+    assert list(table["top clips"]) == [3, 3, 9] and list(table["with a planted moment"]) == [2, 1, 3]
+    assert list(table["peak within tolerance"]) == [1, 1, 2] and table["share"].tolist() == pytest.approx([0.5, 1.0, 2 / 3])
+    assert attention_table({"b": attention_result({"joy": (0, 0)})}).empty
+
+
+def test_the_gallery_shown_is_the_output_with_most_planted_top_clips_over_all_models():
+    first = attention_result({"joy": (0, 0), "fear": (4, 0), "surprise": (3, 1)})
+    second = attention_result({"joy": (0, 0), "fear": (1, 1), "surprise": (9, 9)})
+    assert shown_output({"a": first, "b": second}) == "surprise"  # 12 against 5
+    assert shown_output({"a": first}) == "fear"
+    assert shown_output({"a": attention_result({"joy": (0, 0), "fear": (0, 0)})}) == "joy"  # none planted: the first output
+
+
+def test_the_page_shows_the_attention_section_after_the_cams_with_one_gallery_per_model(metrics):
+    attentions = {"seq": attention_result({"joy": (0, 0), "surprise": (2, 2)})}
+    galleries = {"seq": {"joy": "attention/seq/galleries/joy.png", "surprise": "attention/seq/galleries/surprise.png"}}
+    inputs = page_inputs(metrics, localisations={"summary_cam_cnn": LOCALISATION})
+    page = blocks(**{**inputs, "attentions": attentions, "figures": {**inputs["figures"], "attention_galleries": galleries}})
+    assert page.index(("h2", "Attention over time: when the sequence models looked")) > page.index(("h2", "Class activation maps: where the traits were heard"))
+    start = page.index(("h2", "Attention over time: when the sequence models looked"))
+    kinds = [kind for kind, _ in page[start : start + 5]]
+    assert kinds == ["h2", "p", "table", "image", "p"]
+    assert "within 0.5 s" in page[start + 1][1] and list(page[start + 2][1]["model"]) == ["seq", "seq"]
+    assert page[start + 3][1] == ("attention/seq/galleries/surprise.png", "seq: attention over time of the top clips for surprise")
+    without = blocks(**inputs)
+    assert not any(kind == "h2" and text.startswith("Attention") for kind, text in without)

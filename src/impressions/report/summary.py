@@ -256,11 +256,20 @@ def attention_table(attentions: dict[str, dict]) -> pd.DataFrame:
                 rows.append({"model": name, "output": output, "top clips": len(found["clips"]), **_peaks(found)})
         if result["planted"]:
             rows.append({"model": name, "output": "all", "top clips": sum(len(f["clips"]) for f in result["outputs"].values()), **_peaks(result)})
-    return pd.DataFrame(rows, columns=["model", "output", "top clips", "with a planted moment", "peak within tolerance", "share"])
+    columns = ["model", "output", "top clips", "with a planted moment", "peak within tolerance", "share"]
+    return pd.DataFrame(rows, columns=columns).set_index("model")
 
 
 def _peaks(found: dict) -> dict:
     return {"with a planted moment": found["planted"], "peak within tolerance": found["within"], "share": found["share"]}
+
+
+def shown_output(attentions: dict[str, dict]) -> str:
+    """The output whose gallery the page shows for every sequence model: the one with the most
+    top clips with a planted moment over all models (the first output when none has any)."""
+    outputs = list(next(iter(attentions.values()))["outputs"])
+    planted = {output: sum(result["outputs"][output]["planted"] for result in attentions.values()) for output in outputs}
+    return max(outputs, key=lambda output: (planted[output], -outputs.index(output)))
 
 
 def _attention_blocks(attentions: dict[str, dict], galleries: dict[str, dict[str, str]], noun: str) -> list[Block]:
@@ -278,8 +287,8 @@ def _attention_blocks(attentions: dict[str, dict], galleries: dict[str, dict[str
             ),
             ("table", _formatted(table, 3)),
         ]
-    for name, result in attentions.items():
-        shown = max(result["outputs"], key=lambda output: (result["outputs"][output]["planted"], output == next(iter(result["outputs"]))))
+    shown = shown_output(attentions)
+    for name in attentions:
         page.append(("image", (galleries[name][shown], f"{name}: attention over time of the top clips for {shown}")))
     page.append(("p", f"Galleries of every {noun} are in `attention/<model>/galleries/<{noun}>.png`, the peaks in `attention/<model>/attention.json`."))
     return page
