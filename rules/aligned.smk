@@ -3,9 +3,10 @@
 
 rule aligned:
     input:
-        manifest="results/{dataset}/manifest.tsv",
+        probe="results/{dataset}/probe/{shard}.tsv",
         wav="results/{dataset}/wav/{shard}",
         videos=shard_videos,
+        sheet=aligned_text_source,
         code=code("aligned.py"),
     output:
         "results/{dataset}/features/aligned/{shard}.h5",

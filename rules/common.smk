@@ -138,6 +138,12 @@ def aligned_modalities(wildcards):
     return {"video": chosen.has_video, "text": chosen.adapter.HAS_TEXT}
 
 
+def aligned_text_source(wildcards):
+    """The clip sheet, where the aligned cache takes each utterance's text from (datasets with text;
+    none otherwise, so that a clip added to one shard reruns only that shard's aligned job)."""
+    return [f"results/{wildcards.dataset}/clips.tsv"] if dataset(wildcards).adapter.HAS_TEXT else []
+
+
 def video_caches(wildcards):
     """The frame caches, for a dataset with video (none for audio files)."""
     return per_shard("results/{dataset}/features/frames/{shard}.h5")(wildcards) if dataset(wildcards).has_video else []

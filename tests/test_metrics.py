@@ -221,7 +221,7 @@ def test_bayes_posteriors_of_both_generators_are_keyed_by_the_pipelines_clip_ids
     emotion, sentiment = bayes_posteriors(truth, "emotion"), bayes_posteriors(truth, "sentiment")
     assert list(emotion.columns) == list(synthetic_meld.EMOTIONS) and list(sentiment.columns) == ["neutral", "positive", "negative"]
     for u in utterances:
-        expected = synthetic_meld.bayes_posterior(u.hidden, u.word_emotion)
+        expected = synthetic_meld.bayes_posterior(u.hidden, u.word_emotion, u.together)
         assert emotion.loc[u.clip_id].to_dict() == pytest.approx(expected, abs=1e-6)
         negative = sum(p for e, p in expected.items() if e in ("anger", "sadness", "disgust", "fear")) + expected["surprise"] * 614 / 1205
         assert sentiment.loc[u.clip_id, "negative"] == pytest.approx(negative, abs=1e-5)

@@ -96,7 +96,7 @@ def test_touching_a_library_module_reruns_exactly_the_rules_that_import_it(workf
     for rule in ("logmel", "mfcc", "spectrograms", "rawwave", "egemaps"):
         assert {shard for r, shard in jobs if r == rule} == shards
     downstream = {"embed", "mfcc_length", "train", "train_sklearn", "evaluate", "cam", "plot_samples", "plot_training", "plot_predictions", "summary", "all"}
-    downstream |= {"exclusions", "ensemble"}  # excluded.tsv reads every cache's failures; the ensemble, every model's predictions
+    downstream |= {"exclusions", "ensemble", "attention"}  # excluded.tsv reads every cache's failures; the ensemble, every model's predictions
     assert rules_of(jobs) == {"logmel", "mfcc", "spectrograms", "rawwave", "egemaps"} | downstream
     # the dry run says why: each of those jobs' reason names the module
     reasons = [line for line in why.splitlines() if line.strip().startswith("reason: Updated input files")]
@@ -127,7 +127,7 @@ def test_touching_a_builder_module_retrains_exactly_the_models_it_builds(workflo
 def test_touching_a_package_init_reruns_the_rules_that_import_from_the_package(workflow):
     # cam/__init__.py runs whenever anything of impressions.cam is imported: by the cam rule only
     jobs = touched(workflow, "cam/__init__.py")
-    assert rules_of(jobs) == {"cam", "summary", "all"}
+    assert rules_of(jobs) == {"cam", "attention", "summary", "all"}  # the attention rule imports impressions.cam too
     assert {model for rule, model in jobs if rule == "cam"} == {"clip_cam_cnn", "summary_cam_cnn", "rawwav_cam_cnn"}
     assert nothing_to_do(workflow)
 
@@ -172,7 +172,8 @@ def test_adding_a_model_takes_four_files_and_reruns_nothing_but_its_own_jobs(wor
         settings = yaml.safe_load(saved[config][0])
         defaults = yaml.safe_load(saved[schema][0])
         models = defaults["properties"]["models"]["properties"]
-        settings["models"] = {**settings.get("models", {}), "enabled": [*models["enabled"]["default"], "ridge"], "ridge": {"alpha": 10.0}}
+        enabled = settings.get("models", {}).get("enabled") or models["enabled"]["default"]
+        settings["models"] = {**settings.get("models", {}), "enabled": [*enabled, "ridge"], "ridge": {"alpha": 10.0}}
         models["ridge"] = {"description": "ridge", "type": "object", "default": {}, "properties": {"alpha": {"type": "number", "default": 1.0}}}
         config.write_text(yaml.safe_dump(settings, sort_keys=False))
         schema.write_text(yaml.safe_dump(defaults, sort_keys=False))
@@ -197,9 +198,10 @@ def test_changing_n_mfcc_reruns_the_mfcc_stage_and_its_readers_only(workflow):
     jobs = planned_jobs(workflow, "--configfile", "config.yaml", "n_mfcc_13.yaml")
     assert {shard for rule, shard in jobs if rule == "mfcc"} == {f"{i:03d}" for i in range(N_SHARDS)}
     expected = {"mfcc", "mfcc_length", "train", "ensemble", "evaluate", "plot_samples", "plot_training", "plot_predictions", "exclusions", "summary", "all"}
-    assert rules_of(jobs) == expected  # excluded.tsv reads every cache's failures
-    # fusion is the one model that reads MFCCs (and the ensemble reads fusion's predictions); the sample clips figure shows them
-    assert {model for rule, model in jobs if rule in ("train", "evaluate", "plot_training", "plot_predictions")} == {"fusion", "ensemble"}
+    assert rules_of(jobs) == expected | {"attention"}  # excluded.tsv reads every cache's failures; crossmodal_attention's attention
+    # fusion and crossmodal_attention read MFCCs (and the ensemble their predictions); the sample clips figure shows them
+    trained = {model for rule, model in jobs if rule in ("train", "evaluate", "plot_training", "plot_predictions")}
+    assert trained == {"fusion", "crossmodal_attention", "ensemble"}
     assert not rules_of(jobs) & {"wav", "frames", "logmel", "spectrograms", "rawwave", "embed", "probe"}
 
 
