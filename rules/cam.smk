@@ -65,7 +65,6 @@ rule attention:
     params:
         settings=model_params,
         entry=model_entry,
-        families=model_families,
         cam=setting("cam"),
         task=task_params,
     script:

@@ -134,8 +134,7 @@ def first_shard(pattern):
 
 def aligned_modalities(wildcards):
     """A param: which of video and text the dataset's aligned cache holds (audio it always holds)."""
-    chosen = dataset(wildcards)
-    return {"video": chosen.has_video, "text": chosen.adapter.HAS_TEXT}
+    return {modality: modality in dataset(wildcards).available for modality in ("video", "text")}
 
 
 def aligned_text_source(wildcards):
@@ -241,24 +240,16 @@ def cam_inputs(wildcards):
 
 
 def attention_inputs(wildcards):
-    """A sequence model, its predictions (to rank clips), the caches of every family it reads
-    (``cache_<family>``) and, on synthetic data, the ground truth with the planted moments."""
-    name, root, shards = wildcards.attention_model, f"results/{wildcards.dataset}", dataset(wildcards).shards
-    caches = {
-        f"cache_{family}": expand("{root}/features/{family}/{shard}.h5", root=root, family=family, shard=shards) for family in registry.spec(name).families
-    }
+    """A sequence model, what it was trained on (`model_inputs`: the caches of every family it
+    reads), its predictions (to rank clips) and, on synthetic data, the ground truth with the
+    planted moments."""
+    name, root = wildcards.attention_model, f"results/{wildcards.dataset}"
     return {
+        **model_inputs(wildcards),
         "model": f"{root}/models/{name}/model.keras",
         "predictions": expand("{root}/models/{name}/predictions_{split}.csv", root=root, name=name, split=SPLITS),
-        "manifest": f"{root}/manifest.tsv",
         "ground_truth": ground_truth(wildcards),
-        **caches,
     }
-
-
-def model_families(wildcards):
-    """A param: the cache families a model reads."""
-    return list(registry.spec(model_name(wildcards)).families)
 
 
 def task_outputs(wildcards):

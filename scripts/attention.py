@@ -3,6 +3,7 @@
 from impressions.cam.attention import write_attention
 from impressions.data.ground_truth import read_ground_truth
 from impressions.io.runlog import rule_log
+from impressions.models import registry
 from impressions.models.task import Task
 
 with rule_log(snakemake) as log:  # noqa: F821
@@ -10,7 +11,7 @@ with rule_log(snakemake) as log:  # noqa: F821
         snakemake.wildcards.attention_model,
         model_path=snakemake.input.model,
         manifest=snakemake.input.manifest,
-        caches={family: list(snakemake.input[f"cache_{family}"]) for family in snakemake.params.families},
+        caches={family: list(snakemake.input[family]) for family in registry.spec(snakemake.wildcards.attention_model).families},
         predictions=list(snakemake.input.predictions),
         settings=snakemake.params.settings,
         cam_settings=snakemake.params.cam,

@@ -101,11 +101,10 @@ def write_attention(
     wanted = sorted({clip for top in tops.values() for clip in top["clip_id"]})
     rows = read_manifest(manifest).set_index("clip_id").loc[wanted].reset_index()
     source = ClipSource(name, rows, {family: {Path(p).stem: p for p in paths} for family, paths in caches.items()}, settings, task)
-    looked = {}
-    for index, (instance,) in source.clips():
-        batch = {key: value[np.newaxis] for key, value in instance.items()}
-        weights = np.asarray(weights_model.predict(batch, verbose=0))[0]
-        looked[rows.loc[index, "clip_id"]] = (weights, spec.attention.times(instance, params), instance[spec.attention.mask])
+    clips = [(rows.loc[index, "clip_id"], instance) for index, (instance,) in source.clips()]
+    batch = {key: np.stack([instance[key] for _, instance in clips]) for key in (clips[0][1] if clips else {})}  # instances share their shapes
+    weights = np.asarray(weights_model.predict(batch, batch_size=64, verbose=0)) if clips else []  # one call, not one per clip
+    looked = {clip_id: (w, spec.attention.times(instance, params), instance[spec.attention.mask]) for (clip_id, instance), w in zip(clips, weights)}
     log(f"{name}: attention of {len(looked)} distinct clips, the top {cam_settings['top_k']} per output of {', '.join(cam_settings['splits'])}")
 
     Path(outputs.galleries).mkdir(parents=True, exist_ok=True)

@@ -61,6 +61,8 @@ class DatasetPlan:
         self._check_labels()
         self.clips_by_shard = ds.clips_by_shard(self.listing.clips, config["dataset"]["n_shards"])
         self.has_video = kinds.has_video(self.listing.clips)
+        self.available = ("audio", *(["video"] if self.has_video else []), *(["text"] if self.adapter.HAS_TEXT else []))
+        """The modalities the dataset has: audio always, video where a clip has it, text where the kind has it."""
         self.families = ["logmel", "mfcc", "spectrogram", "rawwave", "egemaps", "vggish"]
         self.families += [*(["frames"] if self.has_video else []), *(["text"] if self.adapter.HAS_TEXT else [])]
         self.task = task.resolve(config["dataset"]["task"], self.kind, self.adapter.label_columns(self.settings()))
@@ -74,8 +76,7 @@ class DatasetPlan:
         self.stack_models = [spec.name for spec in self.enabled if spec.framework == STACK]
         self.members = {name: registry.spec(name).members(config["models"].get(name, {}), self.enabled) for name in self.stack_models}
         """Each stack model -> the models it combines."""
-        available = ("audio", *(["video"] if self.has_video else []), *(["text"] if self.adapter.HAS_TEXT else []))
-        self.modalities = {name: modalities(name, self.members.get(name), available) for name in self.models}
+        self.modalities = {name: modalities(name, self.members.get(name), self.available) for name in self.models}
         """Each model -> the modalities it uses (audio, video, text), a stack's from its members."""
         self.cams = [spec.name for spec in self.enabled if spec.cam is not None]
         self.attentions = [spec.name for spec in self.enabled if spec.attention is not None]
